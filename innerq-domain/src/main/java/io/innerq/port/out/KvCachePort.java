@@ -1,0 +1,29 @@
+package io.innerq.port.out;
+
+/** Creates KV caches in a backend's layout for a model geometry. */
+public interface KvCachePort {
+
+    /** A new, empty cache for one sequence of up to {@code capacity} tokens. */
+    KvCache allocate(CacheGeometry geometry, int capacity);
+
+    /** Shapes of a model's KV cache. */
+    record CacheGeometry(int layers, int heads, int kvHeads, int headDim) {
+        public CacheGeometry {
+            if (layers <= 0 || heads <= 0 || kvHeads <= 0 || headDim <= 0 || heads % kvHeads != 0) {
+                throw new IllegalArgumentException(
+                        "invalid cache geometry: layers %d, heads %d, kvHeads %d, headDim %d (heads must be a multiple of kvHeads)"
+                                .formatted(layers, heads, kvHeads, headDim));
+            }
+        }
+
+        /** Query heads that share one KV head. */
+        public int groupSize() {
+            return heads / kvHeads;
+        }
+
+        /** Elements of K (or V) per token per layer. */
+        public int kvDim() {
+            return kvHeads * headDim;
+        }
+    }
+}
