@@ -38,7 +38,11 @@ public final class GgufFile implements AutoCloseable {
     private final MemorySegment segment;
     private final int version;
     private final Map<String, Object> metadata;
+    /** Byte offset of each metadata value (its type id), for error messages. */
+    private final Map<String, Long> metadataOffsets;
     private final Map<String, GgufTensorInfo> tensors;
+    /** Byte offset of each tensor's type id in the tensor table, for error messages. */
+    private final Map<String, Long> tensorTypeOffsets;
     private final long dataOffset;
     private final int alignment;
 
@@ -55,35 +59,46 @@ public final class GgufFile implements AutoCloseable {
         long at = r.pos;
         version = r.i32("version");
         if (version != 2 && version != 3) {
-            throw new GgufFormatException(source, at, "version",
-                    "version %d is not supported (InnerQ reads GGUF 2 and 3; convert the model with a current llama.cpp)"
-                            .formatted(version));
+            int swapped = Integer.reverseBytes(version);
+            throw new GgufFormatException(source, at, "version", swapped == 2 || swapped == 3
+                    ? "this is a big-endian GGUF file (version %d byte-swapped); InnerQ reads little-endian files only"
+                            .formatted(swapped)
+                    : "version %s is not supported (InnerQ reads GGUF 2 and 3; convert the model with a current llama.cpp)"
+                            .formatted(Integer.toUnsignedString(version)));
         }
         long tensorCount = r.count("tensor count", 8 + 4 + 8 + 4 + 8);
         long kvCount = r.count("metadata count", 8 + 4 + 1);
         var meta = new LinkedHashMap<String, Object>();
+        var metaOffsets = new LinkedHashMap<String, Long>();
+        var keyOffsets = new LinkedHashMap<String, Long>();
         for (long i = 0; i < kvCount; i++) {
             long keyAt = r.pos;
             String key = r.string("metadata key " + i);
+            long valueAt = r.pos;
             Object value = r.value("metadata '" + key + "'", r.valueType("type of metadata '" + key + "'"), 0);
             if (meta.putIfAbsent(key, value) != null) {
-                throw new GgufFormatException(source, keyAt, "metadata key " + i, "duplicate key '" + key + "'");
+                throw new GgufFormatException(source, keyAt, "metadata key " + i,
+                        "duplicate key '%s' (first at byte %d)".formatted(key, keyOffsets.get(key)));
             }
+            keyOffsets.put(key, keyAt);
+            metaOffsets.put(key, valueAt);
         }
         metadata = Collections.unmodifiableMap(meta);
+        metadataOffsets = Map.copyOf(metaOffsets);
 
         long align = DEFAULT_ALIGNMENT;
         Object alignValue = meta.get("general.alignment");
         if (alignValue != null) {
             if (!(alignValue instanceof Long a) || a <= 0 || Long.bitCount(a) != 1 || a > (1 << 20)) {
-                throw new GgufFormatException(source, 0, "metadata 'general.alignment'",
-                        "must be a power of two between 1 and 2^20, found " + alignValue);
+                throw new GgufFormatException(source, metaOffsets.get("general.alignment"),
+                        "metadata 'general.alignment'",
+                        "must be an integer power of two between 1 and 2^20, found " + describe(alignValue));
             }
             align = a;
         }
         alignment = (int) align;
 
-        record Raw(String name, long[] shape, int typeId, long relOffset, long at) {}
+        record Raw(String name, long[] shape, int typeId, long relOffset, long at, long typeAt) {}
         var raw = new Raw[(int) tensorCount];
         for (int i = 0; i < tensorCount; i++) {
             long entryAt = r.pos;
@@ -111,6 +126,7 @@ public final class GgufFile implements AutoCloseable {
                             "the element count overflows 64 bits");
                 }
             }
+            long typeAt = r.pos;
             int typeId = r.i32(field + " type");
             long offAt = r.pos;
             long rel = r.i64(field + " offset");
@@ -119,12 +135,14 @@ public final class GgufFile implements AutoCloseable {
                         "must be a non-negative multiple of the alignment %d, found %s"
                                 .formatted(alignment, Long.toUnsignedString(rel)));
             }
-            raw[i] = new Raw(name, shape, typeId, rel, entryAt);
+            raw[i] = new Raw(name, shape, typeId, rel, entryAt, typeAt);
         }
         long headerEnd = r.pos;
         dataOffset = (headerEnd + alignment - 1) / alignment * alignment;
 
         var table = new LinkedHashMap<String, GgufTensorInfo>();
+        var typeOffsets = new LinkedHashMap<String, Long>();
+        var entryOffsets = new LinkedHashMap<String, Long>();
         for (Raw t : raw) {
             String field = "tensor '" + t.name + "'";
             GgmlType type = GgmlType.byId(t.typeId);
@@ -145,18 +163,24 @@ public final class GgufFile implements AutoCloseable {
                     throw new GgufFormatException(source, t.at, field + " shape", "its byte size overflows 64 bits");
                 }
             }
-            long start = dataOffset + t.relOffset;
-            if (t.relOffset > segment.byteSize() || start > segment.byteSize()
-                    || (bytes >= 0 && bytes > segment.byteSize() - start)) {
+            // relOffset >= 0 was checked; compare before adding so that a huge offset cannot overflow
+            long start = t.relOffset > segment.byteSize() ? -1 : dataOffset + t.relOffset;
+            if (start < 0 || start > segment.byteSize() || (bytes >= 0 && bytes > segment.byteSize() - start)) {
                 throw new GgufFormatException(source, t.at, field + " data",
-                        "extends past the end of the file (data at byte %d, %d bytes, file has %d bytes): the file is truncated or corrupt"
-                                .formatted(start, bytes, segment.byteSize()));
+                        "extends past the end of the file (data at offset %d of the data section, which starts at byte %d; %s; the file has %d bytes): the file is truncated or corrupt"
+                                .formatted(t.relOffset, dataOffset,
+                                        bytes >= 0 ? bytes + " bytes" : "size unknown for " + GgmlType.describeId(t.typeId),
+                                        segment.byteSize()));
             }
             if (table.putIfAbsent(t.name, new GgufTensorInfo(t.name, t.shape, t.typeId, type, start, bytes)) != null) {
-                throw new GgufFormatException(source, t.at, field, "duplicate tensor name");
+                throw new GgufFormatException(source, t.at, field,
+                        "duplicate tensor name (first at byte %d)".formatted(entryOffsets.get(t.name)));
             }
+            entryOffsets.put(t.name, t.at);
+            typeOffsets.put(t.name, t.typeAt);
         }
         tensors = Collections.unmodifiableMap(table);
+        tensorTypeOffsets = Map.copyOf(typeOffsets);
     }
 
     /** Maps and parses a GGUF file. The returned file owns the mapping. */
@@ -222,7 +246,7 @@ public final class GgufFile implements AutoCloseable {
     public Optional<Integer> intValue(String key, int min) {
         return integer(key).map(v -> {
             if (v < min || v > Integer.MAX_VALUE) {
-                throw new GgufFormatException(source, 0, "metadata '" + key + "'",
+                throw new GgufFormatException(source, metadataOffsets.get(key), "metadata '" + key + "'",
                         "must be between %d and %d, found %d".formatted(min, Integer.MAX_VALUE, v));
             }
             return v.intValue();
@@ -252,7 +276,7 @@ public final class GgufFile implements AutoCloseable {
     public Optional<String[]> stringArray(String key) {
         return array(key).map(a -> {
             if (!(a.values() instanceof String[] s)) {
-                throw wrongType(key, "an array of strings", a.elementType() + " array");
+                throw wrongType(key, "an array of strings", a);
             }
             return s;
         });
@@ -261,7 +285,7 @@ public final class GgufFile implements AutoCloseable {
     public Optional<float[]> floatArray(String key) {
         return array(key).map(a -> {
             if (!(a.values() instanceof float[] f)) {
-                throw wrongType(key, "an array of FLOAT32", a.elementType() + " array");
+                throw wrongType(key, "an array of FLOAT32", a);
             }
             return f;
         });
@@ -270,7 +294,7 @@ public final class GgufFile implements AutoCloseable {
     public Optional<int[]> intArray(String key) {
         return array(key).map(a -> {
             if (!(a.values() instanceof int[] i)) {
-                throw wrongType(key, "an array of 32-bit integers", a.elementType() + " array");
+                throw wrongType(key, "an array of 32-bit integers", a);
             }
             return i;
         });
@@ -288,8 +312,17 @@ public final class GgufFile implements AutoCloseable {
     }
 
     private GgufFormatException wrongType(String key, String expected, Object found) {
-        String kind = found instanceof GgufArray a ? a.elementType() + " array" : found.getClass().getSimpleName();
-        return new GgufFormatException(source, 0, "metadata '" + key + "'", "expected " + expected + ", found " + kind);
+        return new GgufFormatException(source, metadataOffsets.get(key), "metadata '" + key + "'",
+                "expected " + expected + ", found " + describe(found));
+    }
+
+    /** A metadata value for an error message: its Java kind and, for scalars, the value. */
+    private static String describe(Object value) {
+        return switch (value) {
+            case GgufArray a -> "an array of " + a.length() + " " + a.elementType();
+            case String s -> "the string \"" + (s.length() > 40 ? s.substring(0, 40) + "..." : s) + "\"";
+            default -> value.getClass().getSimpleName() + " " + value;
+        };
     }
 
     /** The tensor table in file order. */
@@ -310,7 +343,7 @@ public final class GgufFile implements AutoCloseable {
 
     private Tensor load(GgufTensorInfo info) {
         if (info.type() == null) {
-            throw new GgufFormatException(source, info.offset(), "tensor '" + info.name() + "' type",
+            throw new GgufFormatException(source, tensorTypeOffsets.get(info.name()), "tensor '" + info.name() + "' type",
                     "%s is not supported (InnerQ reads F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K); use a model quantized to one of those"
                             .formatted(info.typeName()));
         }
@@ -422,7 +455,7 @@ public final class GgufFile implements AutoCloseable {
                     need(1, field);
                     byte b = seg.get(ValueLayout.JAVA_BYTE, pos);
                     if (b != 0 && b != 1) {
-                        throw new GgufFormatException(source, pos, field, "a boolean must be 0 or 1, found " + b);
+                        throw new GgufFormatException(source, pos, field, "a boolean must be 0 or 1, found " + (b & 0xff));
                     }
                     pos++;
                     yield b == 1;
