@@ -28,7 +28,7 @@ public interface KvCache extends AutoCloseable {
      */
     void attend(int layer, int position, float[] q, float[] out);
 
-    /** Called once after the prompt's last token has been stored in every layer, before its attention. */
+    /** Called once after the whole prompt has run (every layer stored and attended), before the first decode step. */
     default void endPrefill(int promptLength) {
     }
 

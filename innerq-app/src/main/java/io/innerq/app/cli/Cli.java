@@ -1,0 +1,65 @@
+package io.innerq.app.cli;
+
+import io.innerq.app.ModelResolver.ModelNotFoundException;
+import io.innerq.engine.ContextLengthExceededException;
+import io.innerq.gguf.GgufFormatException;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.NoSuchFileException;
+import java.util.Arrays;
+import java.util.List;
+
+/** Dispatches {@code innerq <command> [options]}. Results go to stdout, logs and errors to stderr. */
+public final class Cli {
+
+    static final String USAGE = """
+            usage: innerq <command> [options]
+
+            commands:
+              info      --model FILE                     model metadata, shapes and tensor types
+              generate  --model FILE --prompt TEXT       complete a prompt
+                        [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
+                        [--repeat-penalty R] [--seed S] [--stop TEXT] [--threads N] [--backend cpu|scalar]
+              bench decode [--model FILE] [--backends scalar,cpu] [--tokens N] [--runs N]
+                                                         decode speed of each model and backend
+              help                                       this text
+
+            --model takes a path or a model name looked up in $INNERQ_MODEL_PATH, ./models, ../shared/models
+            and ~/.cache/innerq/models; without it the first model found there is used.
+            """;
+
+    private Cli() {
+    }
+
+    /** Runs a command; returns the process exit code (0 ok, 1 failure, 2 usage). */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
+            (args.length == 0 ? err : out).print(USAGE);
+            return args.length == 0 ? 2 : 0;
+        }
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        try {
+            return switch (args[0]) {
+                case "info" -> InfoCommand.run(rest, out);
+                case "generate" -> GenerateCommand.run(rest, out, err);
+                case "bench" -> BenchCommand.run(rest, out, err);
+                default -> throw new CliArguments.UsageException("unknown command '" + args[0] + "'");
+            };
+        } catch (CliArguments.UsageException e) {
+            err.println("innerq: " + e.getMessage());
+            err.println("run 'innerq help' for usage");
+            return 2;
+        } catch (ModelNotFoundException | GgufFormatException | ContextLengthExceededException
+                 | IllegalArgumentException e) {
+            err.println("innerq: " + e.getMessage());
+            return 1;
+        } catch (NoSuchFileException e) {
+            err.println("innerq: no such file: " + e.getFile());
+            return 1;
+        } catch (IOException e) {
+            err.println("innerq: cannot read: " + e.getMessage());
+            return 1;
+        }
+    }
+}

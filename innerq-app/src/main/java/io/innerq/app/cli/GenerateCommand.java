@@ -1,0 +1,75 @@
+package io.innerq.app.cli;
+
+import io.innerq.app.Backend;
+import io.innerq.app.ModelResolver;
+import io.innerq.engine.GenerationRequest;
+import io.innerq.engine.GenerationResult;
+import io.innerq.engine.Generator;
+import io.innerq.model.LlamaModel;
+import io.innerq.sampling.SamplingParams;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code innerq generate}: prints the prompt, then the generated text as it comes. Without {@code --max-tokens} it
+ * stops at 64 positions, prompt included (llama2.c's {@code -n 64}).
+ */
+final class GenerateCommand {
+
+    static final int DEFAULT_POSITIONS = 64;
+
+    private GenerateCommand() {
+    }
+
+    static int run(List<String> args, PrintStream out, PrintStream err) throws IOException {
+        var cli = CliArguments.parse("generate", args,
+                Set.of("model", "prompt", "max-tokens", "temperature", "top-k", "top-p", "min-p", "repeat-penalty",
+                        "seed", "stop", "threads", "backend"),
+                Set.of());
+        String prompt = cli.require("prompt");
+        long seed = cli.longValue("seed").orElse(System.nanoTime());
+        SamplingParams defaults = SamplingParams.defaults(seed);
+        var sampling = new SamplingParams(
+                cli.number("temperature").orElse(defaults.temperature()),
+                cli.integer("top-k").orElse(defaults.topK()),
+                cli.number("top-p").orElse(defaults.topP()),
+                cli.number("min-p").orElse(defaults.minP()),
+                cli.number("repeat-penalty").orElse(defaults.repetitionPenalty()),
+                defaults.repetitionWindow(),
+                seed);
+        Path path = ModelResolver.fromEnvironment().resolve(cli.get("model"));
+
+        long t0 = System.nanoTime();
+        try (LlamaModel model = LlamaModel.load(path);
+             Backend backend = Backend.open(cli.get("backend").orElse("cpu"), cli.integer("threads").orElse(0))) {
+            err.printf("loaded %s (%s) in %d ms; backend %s%n", path, model.name(), (System.nanoTime() - t0) / 1_000_000,
+                    backend.matVec().name());
+            int maxTokens = cli.integer("max-tokens").orElseGet(() -> {
+                int promptTokens = model.tokenizer().encode(prompt, true, true).length;
+                return Math.max(0, Math.min(DEFAULT_POSITIONS, model.config().contextLength()) - promptTokens);
+            });
+            var request = new GenerationRequest(prompt, maxTokens, sampling,
+                    cli.get("stop").map(List::of).orElse(List.of()), true, true);
+            var generator = new Generator(model, backend.matVec(), backend.caches());
+            out.print(prompt);
+            out.flush();
+            GenerationResult result = generator.generate(request, text -> {
+                out.print(text);
+                out.flush();
+                return true;
+            });
+            out.println();
+            out.flush();
+            err.printf("%d prompt tokens in %.1f ms (%.1f tok/s), %d generated at %.1f tok/s, finish: %s%n",
+                    result.promptTokens(), result.prefillNanos() / 1e6,
+                    result.promptTokens() * 1e9 / Math.max(1, result.prefillNanos()),
+                    result.completionTokens(), result.decodeTokensPerSecond(),
+                    result.finishReason().name().toLowerCase());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,109 @@
+package io.innerq.engine;
+
+import io.innerq.model.LlamaConfig;
+import io.innerq.model.LlamaForward;
+import io.innerq.model.LlamaModel;
+import io.innerq.port.in.GenerateUseCase;
+import io.innerq.port.out.KvCache;
+import io.innerq.port.out.KvCachePort;
+import io.innerq.port.out.MatVecPort;
+import io.innerq.sampling.Sampler;
+import io.innerq.tokenizer.TokenDecoder;
+import io.innerq.tokenizer.Tokenizer;
+
+/**
+ * Prefill and decode for one model: tokenizes the prompt, runs it through the model into a fresh KV cache, then
+ * samples token by token until an end-of-generation token, a stop string, the token limit or cancellation.
+ * Each call uses its own cache and buffers, so calls may run concurrently when the ports allow it.
+ */
+public final class Generator implements GenerateUseCase {
+
+    private final LlamaModel model;
+    private final MatVecPort ops;
+    private final KvCachePort caches;
+
+    public Generator(LlamaModel model, MatVecPort ops, KvCachePort caches) {
+        this.model = model;
+        this.ops = ops;
+        this.caches = caches;
+    }
+
+    @Override
+    public GenerationResult generate(GenerationRequest request, TokenSink sink) {
+        Tokenizer tokenizer = model.tokenizer();
+        LlamaConfig config = model.config();
+        int[] prompt = tokenizer.encode(request.prompt(), request.addBos(), request.parseSpecial());
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty and the model has no BOS token to start from");
+        }
+        int context = config.contextLength();
+        int maxTokens = request.maxTokens() == GenerationRequest.UNTIL_CONTEXT_ENDS
+                ? context - prompt.length
+                : request.maxTokens();
+        if (prompt.length + Math.max(maxTokens, 0) > context || prompt.length >= context) {
+            throw new ContextLengthExceededException(prompt.length,
+                    request.maxTokens() == GenerationRequest.UNTIL_CONTEXT_ENDS ? 0 : maxTokens, context);
+        }
+        int capacity = prompt.length + maxTokens;
+        int[] tokens = new int[capacity];
+        System.arraycopy(prompt, 0, tokens, 0, prompt.length);
+
+        var geometry = new KvCachePort.CacheGeometry(config.layers(), config.heads(), config.kvHeads(), config.headDim());
+        var forward = new LlamaForward(model, ops);
+        var sampler = new Sampler(request.sampling(), config.vocabularySize());
+        var stops = new StopStringMatcher(request.stopStrings());
+        TokenDecoder decoder = tokenizer.newDecoder();
+        for (int t : prompt) {
+            decoder.next(t); // so the decoder knows what precedes the first generated token
+        }
+
+        try (KvCache cache = caches.allocate(geometry, capacity)) {
+            long start = System.nanoTime();
+            float[] logits = null;
+            for (int pos = 0; pos < prompt.length; pos++) {
+                logits = forward.step(cache, prompt[pos], pos, pos == prompt.length - 1);
+            }
+            forward.endPrefill(cache, prompt.length);
+            long prefillEnd = System.nanoTime();
+
+            int length = prompt.length;
+            FinishReason reason = FinishReason.LENGTH;
+            int generated = 0;
+            while (generated < maxTokens) {
+                int next = sampler.sample(logits, tokens, length);
+                if (tokenizer.isEndOfGeneration(next)) {
+                    reason = FinishReason.STOP;
+                    break;
+                }
+                generated++;
+                tokens[length++] = next;
+                String out = stops.add(decoder.next(next));
+                if (!out.isEmpty() && !sink.accept(out)) {
+                    reason = FinishReason.CANCELLED;
+                    break;
+                }
+                if (stops.stopped()) {
+                    reason = FinishReason.STOP;
+                    break;
+                }
+                if (generated < maxTokens) {
+                    logits = forward.step(cache, next, length - 1, true);
+                }
+            }
+            if (reason != FinishReason.CANCELLED) {
+                String tail = stops.add(decoder.finish());
+                tail += stops.flush();
+                if (!tail.isEmpty()) {
+                    sink.accept(tail);
+                }
+            }
+            long end = System.nanoTime();
+            return new GenerationResult(stops.emittedText(), prompt.length, generated, reason,
+                    prefillEnd - start, end - prefillEnd);
+        }
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+}
