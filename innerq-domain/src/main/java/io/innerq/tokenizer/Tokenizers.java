@@ -16,7 +16,7 @@ public final class Tokenizers {
      */
     public static Tokenizer fromGguf(GgufFile gguf) {
         String model = gguf.string("tokenizer.ggml.model").orElse(null);
-        if (model != null && !model.equals("llama")) {
+        if (model != null && !model.equals("llama") && !model.equals("gpt2")) {
             throw unsupported(gguf.source(), model);
         }
         try {
@@ -31,12 +31,13 @@ public final class Tokenizers {
     public static Tokenizer of(Vocabulary vocabulary) {
         return switch (vocabulary.model()) {
             case "llama" -> new SentencePieceTokenizer(vocabulary);
+            case "gpt2" -> new Gpt2Tokenizer(vocabulary, PreTokenizer.forName(vocabulary.preTokenizer()));
             default -> throw unsupported("vocabulary", vocabulary.model());
         };
     }
 
     private static IllegalArgumentException unsupported(String source, String model) {
         return new IllegalArgumentException(("%s: tokenizer model '%s' (tokenizer.ggml.model) is not supported;"
-                + " InnerQ reads 'llama' (SentencePiece) tokenizers").formatted(source, model));
+                + " InnerQ reads 'llama' (SentencePiece) and 'gpt2' (byte-level BPE) tokenizers").formatted(source, model));
     }
 }

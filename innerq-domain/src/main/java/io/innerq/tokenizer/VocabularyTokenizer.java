@@ -6,10 +6,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * What tokenizers over a GGUF vocabulary share: the piece lookup, special-token splitting, BOS handling, the
+ * What SentencePiece and byte-level BPE share: the piece lookup, special-token splitting, BOS handling, the
  * end-of-generation set and streaming detokenization from per-token bytes computed once.
  */
-abstract sealed class VocabularyTokenizer implements Tokenizer permits SentencePieceTokenizer {
+abstract sealed class VocabularyTokenizer implements Tokenizer permits SentencePieceTokenizer, Gpt2Tokenizer {
 
     /** Token texts that end generation besides EOS and EOT (llama.cpp's list, minus model-specific oddities). */
     private static final Set<String> END_OF_GENERATION_TEXTS = Set.of(

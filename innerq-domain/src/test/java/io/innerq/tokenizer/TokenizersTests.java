@@ -32,6 +32,33 @@ class TokenizersTests {
         }
     }
 
+    static GgufBytes gpt2Metadata() {
+        return new GgufBytes()
+                .put("tokenizer.ggml.model", "gpt2")
+                .put("tokenizer.ggml.pre", "llama-bpe")
+                .put("tokenizer.ggml.tokens", new String[] {"a", "b", "ab", "Ġ", "Ġab", "<|begin_of_text|>", "<|eot_id|>"})
+                .put("tokenizer.ggml.token_type", new int[] {1, 1, 1, 1, 1, 3, 3})
+                .put("tokenizer.ggml.merges", new String[] {"a b", "Ġ ab"})
+                .put("tokenizer.ggml.bos_token_id", 5)
+                .put("tokenizer.ggml.eos_token_id", 6);
+    }
+
+    @Test
+    void buildsByteLevelBpeFromGguf() {
+        Tokenizer t = Tokenizers.fromGguf(gpt2Metadata().parse());
+        assertThat(t).isInstanceOf(Gpt2Tokenizer.class);
+        assertThat(t.encode("ab ab", true, false)).containsExactly(5, 2, 4);
+        assertThat(t.encode("<|begin_of_text|>ab<|eot_id|>", false, true)).containsExactly(5, 2, 6);
+        assertThat(t.isEndOfGeneration(6)).isTrue();
+        assertThat(t.decode(5, 2, 4, 6)).isEqualTo("ab ab");
+    }
+
+    @Test
+    void addBosTokenOverridesThePreTokenizerDefault() {
+        Tokenizer t = Tokenizers.fromGguf(gpt2Metadata().put("tokenizer.ggml.add_bos_token", false).parse());
+        assertThat(t.encode("ab", true, false)).containsExactly(2);
+    }
+
     @Test
     void rejectsUnsupportedTokenizerModels() {
         var bert = new GgufBytes().put("tokenizer.ggml.model", "bert")
@@ -43,10 +70,25 @@ class TokenizersTests {
     }
 
     @Test
+    void rejectsUnsupportedPreTokenizers() {
+        assertThatThrownBy(() -> Tokenizers.fromGguf(gpt2Metadata().put("tokenizer.ggml.pre", "qwen2").parse()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("test.gguf").hasMessageContaining("'qwen2'");
+    }
+
+    @Test
     void rejectsFilesWithoutTokenizer() {
         assertThatThrownBy(() -> Tokenizers.fromGguf(new GgufBytes().put("general.name", "x").parse()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("tokenizer.ggml.model");
+    }
+
+    @Test
+    void rejectsDuplicateTokens() {
+        var duplicate = gpt2Metadata().put("tokenizer.ggml.tokens", new String[] {"a", "b", "ab", "Ġ", "ab", "<s>", "</s>"});
+        assertThatThrownBy(() -> Tokenizers.fromGguf(duplicate.parse()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("duplicate token").hasMessageContaining("'ab'");
     }
 
     @Test
