@@ -18,6 +18,20 @@ public interface Tokenizer {
     /** A decoder that turns a stream of tokens into valid UTF-8 text, holding back incomplete characters. */
     TokenDecoder newDecoder();
 
+    /**
+     * The text of a whole token sequence, as a {@link #newDecoder() decoder} streams it: control tokens vanish, and
+     * with a SentencePiece dummy prefix the piece right after BOS loses its leading space, so decoding the encoding of
+     * a text gives the text back.
+     */
+    default String decode(int... tokens) {
+        TokenDecoder decoder = newDecoder();
+        var text = new StringBuilder();
+        for (int token : tokens) {
+            text.append(decoder.next(token));
+        }
+        return text.append(decoder.finish()).toString();
+    }
+
     int vocabularySize();
 
     /** Beginning-of-sequence token id, or -1. */
