@@ -16,11 +16,11 @@ import java.util.Set;
 
 /**
  * {@code innerq generate}: prints the prompt, then the generated text as it comes. Without {@code --max-tokens} it
- * stops at 64 positions, prompt included (llama2.c's {@code -n 64}).
+ * stops after 64 forward steps from BOS, prompt included, as llama2.c's {@code -n 64} does.
  */
 final class GenerateCommand {
 
-    static final int DEFAULT_POSITIONS = 64;
+    static final int DEFAULT_STEPS = 64;
 
     private GenerateCommand() {
     }
@@ -50,7 +50,7 @@ final class GenerateCommand {
                     backend.matVec().name());
             int maxTokens = cli.integer("max-tokens").orElseGet(() -> {
                 int promptTokens = model.tokenizer().encode(prompt, true, true).length;
-                return Math.max(0, Math.min(DEFAULT_POSITIONS, model.config().contextLength()) - promptTokens);
+                return Math.max(0, Math.min(DEFAULT_STEPS, model.config().contextLength() - 1) - promptTokens + 1);
             });
             var request = new GenerationRequest(prompt, maxTokens, sampling,
                     cli.get("stop").map(List::of).orElse(List.of()), true, true);
