@@ -1,5 +1,6 @@
 package io.innerq.model;
 
+import io.innerq.chat.ChatTemplate;
 import io.innerq.gguf.GgufFile;
 import io.innerq.tokenizer.Tokenizer;
 import io.innerq.tokenizer.Tokenizers;
@@ -15,6 +16,7 @@ public final class LlamaModel implements AutoCloseable {
     private final LlamaConfig config;
     private final LlamaWeights weights;
     private final Tokenizer tokenizer;
+    private final ChatTemplate chatTemplate;
 
     private LlamaModel(Path path, GgufFile gguf) {
         this.path = path;
@@ -22,6 +24,8 @@ public final class LlamaModel implements AutoCloseable {
         this.config = LlamaConfig.from(gguf);
         this.weights = LlamaWeights.load(gguf, config);
         this.tokenizer = Tokenizers.fromGguf(gguf);
+        this.chatTemplate = ChatTemplate.recognize(gguf.string("tokenizer.chat_template").orElse(null))
+                .orElse(new ChatTemplate.Plain());
     }
 
     /** Maps and validates a GGUF model. Errors name the file and what is wrong. */
@@ -53,6 +57,14 @@ public final class LlamaModel implements AutoCloseable {
 
     public Tokenizer tokenizer() {
         return tokenizer;
+    }
+
+    /**
+     * The chat format, recognized from {@code tokenizer.chat_template}; {@link ChatTemplate.Plain} for base models
+     * and for templates of a family InnerQ does not know.
+     */
+    public ChatTemplate chatTemplate() {
+        return chatTemplate;
     }
 
     /** A display name: {@code general.name}, else the file name. */

@@ -1,6 +1,7 @@
 package io.innerq.app.cli;
 
 import io.innerq.app.ModelResolver;
+import io.innerq.chat.ChatTemplate;
 import io.innerq.gguf.GgufArray;
 import io.innerq.gguf.GgufFile;
 import io.innerq.gguf.GgufTensorInfo;
@@ -37,6 +38,10 @@ final class InfoCommand {
             } catch (RuntimeException e) {
                 out.println("architecture not runnable: " + e.getMessage());
             }
+            out.printf("chat format  %s%n", gguf.string("tokenizer.chat_template")
+                    .map(t -> ChatTemplate.recognize(t).map(c -> c.getClass().getSimpleName())
+                            .orElse("unrecognized template (plain completion)"))
+                    .orElse("none (plain completion)"));
             out.println();
             out.println("metadata");
             for (Map.Entry<String, Object> e : gguf.metadata().entrySet()) {
