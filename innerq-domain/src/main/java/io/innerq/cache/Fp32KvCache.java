@@ -11,76 +11,34 @@ public final class Fp32KvCache implements KvCache {
 
     private final CacheGeometry g;
     private final int capacity;
-    private final float[][] keys;   // [layer][position * kvDim + kvHead * headDim + d]
-    private final float[][] values; // [layer][position * kvDim + kvHead * headDim + d]
+    private final float[][] keys;   // fp32 [layer][token][kvHead][channel]
+    private final float[][] values; // fp32 [layer][token][kvHead][channel]
+    private final int[] length;     // [layer] highest stored position + 1
     private final float[] scores;   // [capacity] scratch
 
     public Fp32KvCache(CacheGeometry geometry, int capacity) {
+        Positions.checkCapacity(capacity);
         this.g = geometry;
         this.capacity = capacity;
-        long elements = (long) capacity * geometry.kvDim();
-        if (elements > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("an fp32 cache of %d tokens x %d exceeds one Java array per layer"
-                    .formatted(capacity, geometry.kvDim()));
-        }
-        keys = new float[geometry.layers()][(int) elements];
-        values = new float[geometry.layers()][(int) elements];
+        int elements = Groups.length((long) capacity * geometry.kvDim(), "an fp32 cache of one layer");
+        keys = new float[geometry.layers()][elements];
+        values = new float[geometry.layers()][elements];
+        length = new int[geometry.layers()];
         scores = new float[capacity];
     }
 
     @Override
     public void store(int layer, int position, float[] k, float[] v) {
-        checkPosition(position);
+        Positions.check(position, capacity);
         System.arraycopy(k, 0, keys[layer], position * g.kvDim(), g.kvDim());
         System.arraycopy(v, 0, values[layer], position * g.kvDim(), g.kvDim());
+        length[layer] = Math.max(length[layer], position + 1);
     }
 
     @Override
     public void attend(int layer, int position, float[] q, float[] out) {
-        checkPosition(position);
-        int hd = g.headDim();
-        int kvDim = g.kvDim();
-        float scale = (float) (1.0 / Math.sqrt(hd));
-        float[] kl = keys[layer];
-        float[] vl = values[layer];
-        for (int h = 0; h < g.heads(); h++) {
-            int qo = h * hd;
-            int kvo = (h / g.groupSize()) * hd;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t <= position; t++) {
-                float s = 0f;
-                int ko = t * kvDim + kvo;
-                for (int d = 0; d < hd; d++) {
-                    s += q[qo + d] * kl[ko + d];
-                }
-                s *= scale;
-                scores[t] = s;
-                max = Math.max(max, s);
-            }
-            float sum = 0f;
-            for (int t = 0; t <= position; t++) {
-                float e = (float) Math.exp(scores[t] - max);
-                scores[t] = e;
-                sum += e;
-            }
-            float inv = 1f / sum;
-            for (int d = 0; d < hd; d++) {
-                out[qo + d] = 0f;
-            }
-            for (int t = 0; t <= position; t++) {
-                float p = scores[t] * inv;
-                int vo = t * kvDim + kvo;
-                for (int d = 0; d < hd; d++) {
-                    out[qo + d] += p * vl[vo + d];
-                }
-            }
-        }
-    }
-
-    private void checkPosition(int position) {
-        if (position < 0 || position >= capacity) {
-            throw new IndexOutOfBoundsException("position %d outside the cache's %d tokens".formatted(position, capacity));
-        }
+        Positions.check(position, capacity);
+        ExactAttention.attend(g, keys[layer], values[layer], position + 1, q, out, scores);
     }
 
     @Override
@@ -88,8 +46,18 @@ public final class Fp32KvCache implements KvCache {
         return capacity;
     }
 
+    /** Stored tokens (up to the highest position written, per layer) in fp32. */
     @Override
     public long bytesInUse() {
+        long tokens = 0;
+        for (int n : length) {
+            tokens += n;
+        }
+        return 2L * tokens * g.kvDim() * Float.BYTES;
+    }
+
+    /** Bytes allocated: every position of every layer. */
+    public long bytesReserved() {
         return 2L * g.layers() * capacity * g.kvDim() * Float.BYTES;
     }
 

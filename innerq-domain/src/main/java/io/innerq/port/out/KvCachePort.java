@@ -1,10 +1,22 @@
 package io.innerq.port.out;
 
+import io.innerq.cache.KvMode;
+
 /** Creates KV caches in a backend's layout for a model geometry. */
 public interface KvCachePort {
 
-    /** A new, empty cache for one sequence of up to {@code capacity} tokens. */
-    KvCache allocate(CacheGeometry geometry, int capacity);
+    /**
+     * A new, empty cache for one sequence of up to {@code capacity} tokens, storing keys and values as {@code mode}
+     * says (the layouts are documented at {@link io.innerq.cache.KvMode} and its implementations).
+     *
+     * @throws IllegalArgumentException when this backend cannot store {@code mode} for this geometry
+     */
+    KvCache allocate(CacheGeometry geometry, int capacity, KvMode mode);
+
+    /** A new fp32 cache: {@code allocate(geometry, capacity, KvMode.FP32)}. */
+    default KvCache allocate(CacheGeometry geometry, int capacity) {
+        return allocate(geometry, capacity, KvMode.FP32);
+    }
 
     /** Shapes of a model's KV cache. */
     record CacheGeometry(int layers, int heads, int kvHeads, int headDim) {
