@@ -1,5 +1,6 @@
 package io.innerq.engine;
 
+import io.innerq.cache.KvMode;
 import io.innerq.sampling.SamplingParams;
 
 import java.util.List;
@@ -11,9 +12,10 @@ import java.util.List;
  * @param maxTokens    tokens to generate at most; {@link #UNTIL_CONTEXT_ENDS} for as many as the context allows
  * @param stopStrings  generation ends before the first of these appears in the output (which then excludes it)
  * @param parseSpecial recognize special-token text such as {@code <|eot_id|>} in the prompt
+ * @param kvMode       how the sequence's KV cache is stored
  */
 public record GenerationRequest(String prompt, int maxTokens, SamplingParams sampling, List<String> stopStrings,
-                                boolean addBos, boolean parseSpecial) {
+                                boolean addBos, boolean parseSpecial, KvMode kvMode) {
 
     public static final int UNTIL_CONTEXT_ENDS = -1;
 
@@ -27,6 +29,9 @@ public record GenerationRequest(String prompt, int maxTokens, SamplingParams sam
         if (sampling == null) {
             throw new IllegalArgumentException("sampling parameters must not be null");
         }
+        if (kvMode == null) {
+            throw new IllegalArgumentException("KV cache mode must not be null");
+        }
         stopStrings = List.copyOf(stopStrings);
         for (String s : stopStrings) {
             if (s.isEmpty()) {
@@ -36,6 +41,14 @@ public record GenerationRequest(String prompt, int maxTokens, SamplingParams sam
     }
 
     public static GenerationRequest of(String prompt, int maxTokens, SamplingParams sampling) {
-        return new GenerationRequest(prompt, maxTokens, sampling, List.of(), true, true);
+        return new GenerationRequest(prompt, maxTokens, sampling, List.of(), true, true, KvMode.FP32);
+    }
+
+    public GenerationRequest withKvMode(KvMode mode) {
+        return new GenerationRequest(prompt, maxTokens, sampling, stopStrings, addBos, parseSpecial, mode);
+    }
+
+    public GenerationRequest withStopStrings(List<String> stops) {
+        return new GenerationRequest(prompt, maxTokens, sampling, stops, addBos, parseSpecial, kvMode);
     }
 }

@@ -57,7 +57,7 @@ public final class Generator implements GenerateUseCase {
             decoder.next(t); // so the decoder knows what precedes the first generated token
         }
 
-        try (KvCache cache = caches.allocate(geometry, capacity)) {
+        try (KvCache cache = caches.allocate(geometry, capacity, request.kvMode())) {
             long start = System.nanoTime();
             float[] logits = null;
             for (int pos = 0; pos < prompt.length; pos++) {

@@ -54,7 +54,8 @@ class GeneratorTests {
 
     @Test
     void stopStringEndsGenerationAndIsNotEmitted() {
-        var request = new GenerationRequest("Once upon a time", 59, SamplingParams.greedy(), List.of("Lily."), true, true);
+        var request = GenerationRequest.of("Once upon a time", 59, SamplingParams.greedy())
+                .withStopStrings(List.of("Lily."));
         var result = generator.generate(request, TokenSink.IGNORE);
         assertThat(result.text()).isEqualTo(", there was a little girl named ");
         assertThat(result.finishReason()).isEqualTo(FinishReason.STOP);

@@ -2,6 +2,7 @@ package io.innerq.app.cli;
 
 import io.innerq.app.Backend;
 import io.innerq.app.ModelResolver;
+import io.innerq.cache.KvMode;
 import io.innerq.engine.GenerationRequest;
 import io.innerq.engine.GenerationResult;
 import io.innerq.engine.Generator;
@@ -31,7 +32,8 @@ final class BenchCommand {
             throw new CliArguments.UsageException("bench takes a benchmark name: 'bench decode'");
         }
         var cli = CliArguments.parse("bench decode", args.subList(1, args.size()),
-                Set.of("model", "backends", "tokens", "runs", "prompt", "threads"), Set.of());
+                Set.of("model", "backends", "tokens", "runs", "prompt", "threads", "kv"), Set.of());
+        KvMode kv = KvMode.parse(cli.get("kv").orElse("fp32"));
         List<Path> models = cli.get("model")
                 .map(m -> List.of(ModelResolver.fromEnvironment().resolve(java.util.Optional.of(m))))
                 .orElseGet(BenchCommand::allModels);
@@ -51,8 +53,7 @@ final class BenchCommand {
                     try (Backend backend = Backend.open(name.trim(), threads)) {
                         var generator = new Generator(model, backend.matVec(), backend.caches());
                         // A fixed number of tokens: no EOS stop, so every run does the same work.
-                        var request = new GenerationRequest(prompt, tokens, SamplingParams.greedy(), List.of(),
-                                true, true);
+                        var request = GenerationRequest.of(prompt, tokens, SamplingParams.greedy()).withKvMode(kv);
                         int warmups = name.trim().equals("scalar") ? 1 : 3;
                         for (int i = 0; i < warmups; i++) {
                             generator.generate(request, TokenSink.IGNORE);

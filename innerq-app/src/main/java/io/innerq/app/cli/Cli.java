@@ -20,7 +20,10 @@ public final class Cli {
               info      --model FILE                     model metadata, shapes and tensor types
               generate  --model FILE --prompt TEXT       complete a prompt
                         [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
-                        [--repeat-penalty R] [--seed S] [--stop TEXT] [--threads N] [--backend cpu|scalar]
+                        [--repeat-penalty R] [--seed S] [--stop TEXT] [--kv MODE] [--threads N] [--backend cpu|scalar]
+              eval      --model FILE --text FILE [--kv MODE,...|all] [--chunk N] [--max-windows N]
+                        [--prefill N] [--out PREFIX] [--json]
+                                                         perplexity, KL and top-1 agreement of KV cache modes
               bench decode [--model FILE] [--backends scalar,cpu] [--tokens N] [--runs N]
                                                          decode speed of each model and backend
               help                                       this text
@@ -44,6 +47,7 @@ public final class Cli {
                 case "info" -> InfoCommand.run(rest, out);
                 case "generate" -> GenerateCommand.run(rest, out, err);
                 case "bench" -> BenchCommand.run(rest, out, err);
+                case "eval" -> EvalCommand.run(rest, out, err);
                 default -> throw new CliArguments.UsageException("unknown command '" + args[0] + "'");
             };
         } catch (CliArguments.UsageException e) {

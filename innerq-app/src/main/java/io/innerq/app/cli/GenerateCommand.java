@@ -2,6 +2,7 @@ package io.innerq.app.cli;
 
 import io.innerq.app.Backend;
 import io.innerq.app.ModelResolver;
+import io.innerq.cache.KvMode;
 import io.innerq.engine.GenerationRequest;
 import io.innerq.engine.GenerationResult;
 import io.innerq.engine.Generator;
@@ -28,7 +29,7 @@ final class GenerateCommand {
     static int run(List<String> args, PrintStream out, PrintStream err) throws IOException {
         var cli = CliArguments.parse("generate", args,
                 Set.of("model", "prompt", "max-tokens", "temperature", "top-k", "top-p", "min-p", "repeat-penalty",
-                        "seed", "stop", "threads", "backend"),
+                        "seed", "stop", "threads", "backend", "kv"),
                 Set.of());
         String prompt = cli.require("prompt");
         long seed = cli.longValue("seed").orElse(System.nanoTime());
@@ -53,7 +54,8 @@ final class GenerateCommand {
                 return Math.max(0, Math.min(DEFAULT_STEPS, model.config().contextLength() - 1) - promptTokens + 1);
             });
             var request = new GenerationRequest(prompt, maxTokens, sampling,
-                    cli.get("stop").map(List::of).orElse(List.of()), true, true);
+                    cli.get("stop").map(List::of).orElse(List.of()), true, true,
+                    KvMode.parse(cli.get("kv").orElse("fp32")));
             var generator = new Generator(model, backend.matVec(), backend.caches());
             out.print(prompt);
             out.flush();
