@@ -263,7 +263,7 @@ public final class BlockEncoder {
     }
 
     private static float scale(RandomGenerator rnd) {
-        return fp16((float) Math.scalb(1 + rnd.nextFloat(), -10 + rnd.nextInt(4)));
+        return fp16(Math.scalb(1 + rnd.nextFloat(), -10 + rnd.nextInt(4)));
     }
 
     private static int[] codes(RandomGenerator rnd, int n, int lo, int hi) {

@@ -1,0 +1,437 @@
+package io.innerq.cpu;
+
+import static jdk.incubator.vector.VectorOperators.GT;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+
+import io.innerq.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Row dot products on the Vector API for every {@link io.innerq.tensor.GgmlType}, reading weights straight from the
+ * tensor's segment (little-endian) and activations from a float[]. They compute what
+ * {@link io.innerq.tensor.ScalarKernels#dotRow} computes, up to float summation order; a row's result does not
+ * depend on the thread or JIT tier that computes it (see {@link #sum}).
+ *
+ * <p>Widths are fixed once: {@code L} floats per vector (the preferred species when it holds 4, 8 or 16 floats).
+ * {@code L <= 16} divides 32, so quantized rows (whole blocks of 32 or 256) need no tail; float rows have a scalar
+ * one. Q8_0 loads its codes as byte vectors of {@code G = max(L, 8)} lanes (8 bytes is the smallest vector shape),
+ * each widened in {@code PARTS = G / L} parts; the other quantized types take L codes per step.
+ *
+ * <p>Each kernel is one method whose Vector API calls C2 must inline whole: past its inlining budget (about 18,000
+ * IR nodes while parsing) the calls left over box their vectors and run a hundred times slower. Hence two
+ * accumulators for F16, codes assembled in longs, and checks with {@code -XX:+PrintInlining} when a kernel
+ * grows ("NodeCountInliningCutoff" must not appear).
+ */
+final class VectorKernels {
+
+    static final VectorSpecies<Float> F = switch (FloatVector.SPECIES_PREFERRED.length()) {
+        case 4, 8, 16 -> FloatVector.SPECIES_PREFERRED;
+        default -> FloatVector.SPECIES_256; // e.g. wide SVE: the code assumes 4 <= L <= 16
+    };
+    static final int L = F.length();
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * L));
+    // Weights are loaded as bytes and reinterpreted: C2 intrinsifies float and short loads from native segments
+    // only, byte loads from heap (byte[]) segments too. Lane order assumes a little-endian platform (x64, AArch64).
+    static final VectorSpecies<Byte> F_BYTES = VectorSpecies.of(byte.class, F.vectorShape());
+    static final VectorSpecies<Byte> S_BYTES = VectorSpecies.of(byte.class, S.vectorShape());
+    static final int G = Math.max(L, 8);
+    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * G));
+    static final int PARTS = G / L;
+    /** Two longs: code vectors are built from 64-bit words. */
+    static final VectorSpecies<Long> LONGS = LongVector.SPECIES_128;
+
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+
+    private VectorKernels() {
+    }
+
+    /** {@code out[r] = w[r] . x} for rows {@code from .. to}; the type is switched on once per range. */
+    static void rows(Tensor w, float[] x, float[] out, int from, int to) {
+        MemorySegment data = w.data();
+        long rowBytes = w.rowBytes();
+        int cols = w.cols();
+        switch (w.type()) {
+            case F32 -> {
+                for (int r = from; r < to; r++) {
+                    out[r] = dotF32(data, r * rowBytes, x, cols);
+                }
+            }
+            case F16 -> {
+                for (int r = from; r < to; r++) {
+                    out[r] = dotF16(data, r * rowBytes, x, cols);
+                }
+            }
+            case BF16 -> {
+                for (int r = from; r < to; r++) {
+                    out[r] = dotBF16(data, r * rowBytes, x, cols);
+                }
+            }
+            case Q8_0 -> {
+                for (int r = from; r < to; r++) {
+                    out[r] = dotQ8_0(data, r * rowBytes, x, cols);
+                }
+            }
+            case Q4_0 -> {
+                for (int r = from; r < to; r++) {
+                    out[r] = dotQ4_0(data, r * rowBytes, x, cols);
+                }
+            }
+            case Q4_K -> {
+                for (int r = from; r < to; r++) {
+                    out[r] = dotQ4_K(data, r * rowBytes, x, cols);
+                }
+            }
+            case Q6_K -> {
+                for (int r = from; r < to; r++) {
+                    out[r] = dotQ6_K(data, r * rowBytes, x, cols);
+                }
+            }
+        }
+    }
+
+    // ---- float rows: four accumulators, then one vector at a time, then a scalar tail ----
+
+    static float dotF32(MemorySegment w, long row, float[] x, int cols) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int c = 0;
+        for (; c + 4 * L <= cols; c += 4 * L) {
+            a0 = f32(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
+            a1 = f32(w, row, c + L).fma(FloatVector.fromArray(F, x, c + L), a1);
+            a2 = f32(w, row, c + 2 * L).fma(FloatVector.fromArray(F, x, c + 2 * L), a2);
+            a3 = f32(w, row, c + 3 * L).fma(FloatVector.fromArray(F, x, c + 3 * L), a3);
+        }
+        for (; c + L <= cols; c += L) {
+            a0 = f32(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
+        }
+        float sum = sum(a0.add(a1).add(a2.add(a3)));
+        for (; c < cols; c++) {
+            sum += w.get(F32, row + 4L * c) * x[c];
+        }
+        return sum;
+    }
+
+    static float dotF16(MemorySegment w, long row, float[] x, int cols) {
+        // Two accumulators, not four: the conversion hides the FMA latency, and four exceed C2's inlining budget.
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        int c = 0;
+        for (; c + 2 * L <= cols; c += 2 * L) {
+            a0 = f16(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
+            a1 = f16(w, row, c + L).fma(FloatVector.fromArray(F, x, c + L), a1);
+        }
+        for (; c + L <= cols; c += L) {
+            a0 = f16(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
+        }
+        float sum = sum(a0.add(a1));
+        for (; c < cols; c++) {
+            sum += Float.float16ToFloat(w.get(I16, row + 2L * c)) * x[c];
+        }
+        return sum;
+    }
+
+    static float dotBF16(MemorySegment w, long row, float[] x, int cols) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int c = 0;
+        for (; c + 4 * L <= cols; c += 4 * L) {
+            a0 = bf16(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
+            a1 = bf16(w, row, c + L).fma(FloatVector.fromArray(F, x, c + L), a1);
+            a2 = bf16(w, row, c + 2 * L).fma(FloatVector.fromArray(F, x, c + 2 * L), a2);
+            a3 = bf16(w, row, c + 3 * L).fma(FloatVector.fromArray(F, x, c + 3 * L), a3);
+        }
+        for (; c + L <= cols; c += L) {
+            a0 = bf16(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
+        }
+        float sum = sum(a0.add(a1).add(a2.add(a3)));
+        for (; c < cols; c++) {
+            sum += Float.intBitsToFloat(w.get(I16, row + 2L * c) << 16) * x[c];
+        }
+        return sum;
+    }
+
+    // Rotations by half, quarter, ... of the lanes, for sum().
+    private static final VectorShuffle<Float> ROT8 = VectorShuffle.fromOp(F, i -> (i + 8) & (L - 1));
+    private static final VectorShuffle<Float> ROT4 = VectorShuffle.fromOp(F, i -> (i + 4) & (L - 1));
+    private static final VectorShuffle<Float> ROT2 = VectorShuffle.fromOp(F, i -> (i + 2) & (L - 1));
+    private static final VectorShuffle<Float> ROT1 = VectorShuffle.fromOp(F, i -> (i + 1) & (L - 1));
+
+    /**
+     * The sum of the lanes as a fixed tree of rotations and adds. {@code reduceLanes(ADD)} leaves the order open, and
+     * C2 and the interpreter do differ; a fixed order makes a row's result independent of the thread that ran it and
+     * of the JIT tier.
+     */
+    static float sum(FloatVector v) {
+        if (L >= 16) {
+            v = v.add(v.rearrange(ROT8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(ROT4));
+        }
+        v = v.add(v.rearrange(ROT2));
+        return v.add(v.rearrange(ROT1)).lane(0);
+    }
+
+    /** L f32 weights from column {@code c} of the row at byte {@code row}. */
+    private static FloatVector f32(MemorySegment w, long row, int c) {
+        return ByteVector.fromMemorySegment(F_BYTES, w, row + 4L * c, LE).reinterpretAsFloats();
+    }
+
+    /**
+     * L fp16 weights from column {@code c}, converted in-vector: for the magnitude bits {@code em}, the float with
+     * bits {@code em << 13} times 2^112 is exact for normals and subnormals; exponent 31 (Inf, NaN) is set to
+     * the float's all-ones exponent; the sign bit comes last.
+     */
+    static FloatVector f16(MemorySegment w, long row, int c) {
+        IntVector h = halves(w, row, c); // bit 31 is the fp16 sign
+        IntVector em = h.and(0x7fff);
+        IntVector shifted = em.lanewise(LSHL, 13);
+        IntVector magnitude = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        VectorMask<Integer> infOrNaN = em.compare(GT, 0x7bff);
+        magnitude = magnitude.blend(shifted.or(0x7f80_0000), infOrNaN);
+        return magnitude.or(h.and(0x8000_0000)).reinterpretAsFloats();
+    }
+
+    /** L 16-bit weights from column {@code c}, sign-extended to ints. */
+    private static IntVector halves(MemorySegment w, long row, int c) {
+        return (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, row + 2L * c, LE).reinterpretAsShorts()
+                .castShape(I, 0);
+    }
+
+    /** L bf16 weights from column {@code c}: the high half of a float. */
+    private static FloatVector bf16(MemorySegment w, long row, int c) {
+        IntVector h = halves(w, row, c);
+        return h.lanewise(LSHL, 16).reinterpretAsFloats();
+    }
+
+    private static float f16(MemorySegment w, long at) {
+        return Float.float16ToFloat(w.get(I16, at));
+    }
+
+    /** Codes {@code G} at a time from byte {@code at}. */
+    private static ByteVector codes(MemorySegment w, long at) {
+        return ByteVector.fromMemorySegment(B, w, at, LE);
+    }
+
+    /**
+     * {@code acc + codes . x} over part {@code p} of the codes (lanes {@code p * L ..}) and {@code x[xi + p * L ..]}.
+     * Callers pass {@code p} as a constant, 0 and, when {@code PARTS == 2}, 1: C2 intrinsifies a conversion only
+     * when the part is known.
+     */
+    private static FloatVector dotPart(ByteVector q, int p, float[] x, int xi, FloatVector acc) {
+        return ((FloatVector) q.castShape(F, p)).fma(FloatVector.fromArray(F, x, xi + p * L), acc);
+    }
+
+    // ---- Q8_0: 34-byte blocks of fp16 d, int8 qs[32]; sum per block, scale once ----
+
+    static float dotQ8_0(MemorySegment w, long row, float[] x, int cols) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < cols / 32; b++) {
+            long block = row + 34L * b;
+            int xb = 32 * b;
+            FloatVector sum = FloatVector.zero(F);
+            for (int j = 0; j < 32; j += G) {
+                ByteVector q = codes(w, block + 2 + j);
+                sum = dotPart(q, 0, x, xb + j, sum);
+                if (PARTS == 2) {
+                    sum = dotPart(q, 1, x, xb + j, sum);
+                }
+            }
+            acc = sum.fma(FloatVector.broadcast(F, f16(w, block)), acc);
+        }
+        return sum(acc);
+    }
+
+    // ---- Codes assembled in general-purpose registers ----
+    // Q6_K at every width, and Q4_0 and Q4_K at L = 4, take L codes per step as words (an int, a long or two longs),
+    // unpack nibbles and bit pairs in them, and only widen and multiply in vectors. That keeps their bodies within
+    // C2's inlining budget (vector byte operations cost more IR nodes, and L = 4 would need two parts per load) and
+    // uses the scalar ALUs the vector code leaves idle. Where the budget allows, vector byte operations are faster.
+
+    private static final long NIBBLES = 0x0F0F_0F0F_0F0F_0F0FL;
+    private static final long TOP_BITS = 0x8080_8080_8080_8080L;
+
+    /** The first (up to) 8 of the L code bytes at {@code at}: an int, zero-extended, when L = 4. */
+    private static long word(MemorySegment w, long at) {
+        return L == 4 ? Integer.toUnsignedLong(w.get(I32, at)) : w.get(I64, at);
+    }
+
+    /** Code bytes 8..15 at {@code at} when L = 16; otherwise 0 (unused). */
+    private static long word2(MemorySegment w, long at) {
+        return L == 16 ? w.get(I64, at + 8) : 0;
+    }
+
+    /** {@code u - k} per byte, for bytes of {@code u} in [0, 128) and {@code k} one byte repeated, at most 127. */
+    private static long subBytes(long u, long k) {
+        return ((u | TOP_BITS) - k) ^ TOP_BITS; // the top bits stop borrows between bytes
+    }
+
+    /** The bytes of {@code lo} (and of {@code hi} when L = 16) as the low lanes of a 16-byte vector. */
+    private static ByteVector bytes(long lo, long hi) {
+        LongVector v = LongVector.broadcast(LONGS, lo); // C2 has no vectors of one long
+        return (L == 16 ? v.withLane(1, hi) : v).reinterpretAsBytes();
+    }
+
+    /**
+     * The low ({@code high} = 0) or high ({@code high} = 1) nibbles of the L code bytes at {@code at}, minus
+     * {@code offset}, in the low L lanes. Callers pass constants, so C2 keeps one branch.
+     */
+    private static ByteVector nibbles(MemorySegment w, long at, int high, int offset) {
+        if (L == 4) {
+            long q = word(w, at) >>> 4 * high & NIBBLES;
+            return bytes(offset == 0 ? q : subBytes(q, offset * 0x0101_0101_0101_0101L), 0);
+        }
+        ByteVector q = ByteVector.fromMemorySegment(B, w, at, LE); // B has L lanes when L >= 8
+        // x86 has no byte shifts: shift 32-bit lanes and mask away the bits that crossed from the next byte.
+        if (high == 1) {
+            q = q.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes();
+        }
+        q = q.and((byte) 0xF);
+        return offset == 0 ? q : q.sub((byte) offset);
+    }
+
+    /** {@code acc + codes . x[xi ..]} over the low L code lanes. */
+    private static FloatVector dot(ByteVector q, float[] x, int xi, FloatVector acc) {
+        return ((FloatVector) q.castShape(F, 0)).fma(FloatVector.fromArray(F, x, xi), acc);
+    }
+
+    /** {@code acc + scale * (codes . x[xi ..])}, lane-wise, over the low L code lanes. */
+    private static FloatVector dot(ByteVector q, float[] x, int xi, FloatVector scale, FloatVector acc) {
+        return ((FloatVector) q.castShape(F, 0)).mul(FloatVector.fromArray(F, x, xi)).fma(scale, acc);
+    }
+
+    // ---- Q4_0: 18-byte blocks of fp16 d, qs[16]; low nibbles are elements 0..15, high nibbles 16..31 ----
+
+    static float dotQ4_0(MemorySegment w, long row, float[] x, int cols) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < cols / 32; b++) {
+            long block = row + 18L * b;
+            int xb = 32 * b;
+            FloatVector sum = FloatVector.zero(F);
+            for (int j = 0; j < 16; j += L) {
+                sum = dot(nibbles(w, block + 2 + j, 0, 8), x, xb + j, sum);
+                sum = dot(nibbles(w, block + 2 + j, 1, 8), x, xb + 16 + j, sum);
+            }
+            acc = sum.fma(FloatVector.broadcast(F, f16(w, block)), acc);
+        }
+        return sum(acc);
+    }
+
+    // ---- Q4_K: 144-byte blocks of fp16 d, fp16 dmin, scales[12], qs[128]; 8 sub-blocks of 32 ----
+    // Sub-block j: w = d * scale(j) * q - dmin * min(j), so w . x = d * scale(j) * (q . x) - dmin * min(j) * sum(x).
+    // The 64 elements of chunk c are sub-blocks 2c (low nibbles of qs[32c ..]) and 2c + 1 (high nibbles).
+
+    static float dotQ4_K(MemorySegment w, long row, float[] x, int cols) {
+        FloatVector acc = FloatVector.zero(F);  // sum over sub-blocks of d * scale * (q . x)
+        FloatVector mins = FloatVector.zero(F); // sum over sub-blocks of dmin * min * sum(x)
+        for (int b = 0; b < cols / 256; b++) {
+            long block = row + 144L * b;
+            long head = w.get(I64, block);     // fp16 d, fp16 dmin, scale bytes 0..3
+            long tail = w.get(I64, block + 8); // scale bytes 4..11
+            float d = Float.float16ToFloat((short) head);
+            float dmin = Float.float16ToFloat((short) (head >>> 16));
+            int q0 = (int) (head >>> 32);      // scales 0..3 and the top bits of scales 4..7
+            int q1 = (int) tail;               // mins 0..3 and the top bits of mins 4..7
+            int q2 = (int) (tail >>> 32);      // low bits of scales and mins 4..7
+            for (int chunk = 0; chunk < 4; chunk++) {
+                long qs = block + 16 + 32L * chunk;
+                int x0 = 256 * b + 64 * chunk;
+                FloatVector qxLo = FloatVector.zero(F);
+                FloatVector qxHi = qxLo;
+                FloatVector xLo = qxLo;
+                FloatVector xHi = qxLo;
+                for (int l = 0; l < 32; l += L) {
+                    qxLo = dot(nibbles(w, qs + l, 0, 0), x, x0 + l, qxLo);
+                    qxHi = dot(nibbles(w, qs + l, 1, 0), x, x0 + 32 + l, qxHi);
+                    xLo = xLo.add(FloatVector.fromArray(F, x, x0 + l));
+                    xHi = xHi.add(FloatVector.fromArray(F, x, x0 + 32 + l));
+                }
+                int j = 2 * chunk;
+                acc = qxLo.fma(FloatVector.broadcast(F, d * q4kScale(q0, q2, j)), acc);
+                acc = qxHi.fma(FloatVector.broadcast(F, d * q4kScale(q0, q2, j + 1)), acc);
+                mins = xLo.fma(FloatVector.broadcast(F, dmin * q4kScale(q1, q2 >>> 4, j)), mins);
+                mins = xHi.fma(FloatVector.broadcast(F, dmin * q4kScale(q1, q2 >>> 4, j + 1)), mins);
+            }
+        }
+        return sum(acc.sub(mins));
+    }
+
+    /**
+     * GGML's get_scale_min_k4 on scale bytes held in ints: sub-block {@code j < 4} is the low 6 bits of byte j of
+     * {@code low}; {@code j >= 4} is the low nibble of byte j - 4 of {@code nibbles} with the top 2 bits of byte
+     * j - 4 of {@code low} above it. Scales pass (q0, q2), mins (q1, q2 >>> 4).
+     */
+    private static int q4kScale(int low, int nibbles, int j) {
+        if (j < 4) {
+            return (low >>> 8 * j) & 63;
+        }
+        int i = 8 * (j - 4);
+        return ((nibbles >>> i) & 0xF) | ((low >>> i + 6) & 3) << 4;
+    }
+
+    // ---- Q6_K: 210-byte blocks of ql[128], qh[64], int8 scales[16], fp16 d ----
+    // Half h: ql[64h ..], qh[32h ..], scales[8h ..]. Position l < 32 gives elements l + 32k (k = 0..3) of the half,
+    // code (nibble | (qh[l] >> 2k & 3) << 4) - 32 with nibbles: low of ql[l], low of ql[l + 32], high of ql[l], high
+    // of ql[l + 32]. Element l + 32k has scale index l / 16 + 2k, constant over a step of L <= 16 positions.
+
+    static float dotQ6_K(MemorySegment w, long row, float[] x, int cols) {
+        FloatVector acc1 = FloatVector.zero(F); // one accumulator per k, for independent chains
+        FloatVector acc2 = acc1;
+        FloatVector acc3 = acc1;
+        FloatVector acc4 = acc1;
+        for (int b = 0; b < cols / 256; b++) {
+            long block = row + 210L * b;
+            float d = f16(w, block + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = block + 64L * half;
+                long qh = block + 128 + 32L * half;
+                long scales = w.get(I64, block + 192 + 8L * half); // int8 [8]
+                int x0 = 256 * b + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    long sc = scales >> 8 * (l / 16); // byte 2k is the scale of element l + 32k
+                    FloatVector s1 = FloatVector.broadcast(F, d * (byte) sc);
+                    FloatVector s2 = FloatVector.broadcast(F, d * (byte) (sc >> 16));
+                    FloatVector s3 = FloatVector.broadcast(F, d * (byte) (sc >> 32));
+                    FloatVector s4 = FloatVector.broadcast(F, d * (byte) (sc >> 48));
+                    long a = word(w, ql + l);
+                    long c = word(w, ql + l + 32);
+                    long h = word(w, qh + l);
+                    long a2 = word2(w, ql + l); // bytes 8..15, when L = 16
+                    long c2 = word2(w, ql + l + 32);
+                    long h2 = word2(w, qh + l);
+                    int xl = x0 + l;
+                    acc1 = dot(bytes(q6k(a, h << 4), q6k(a2, h2 << 4)), x, xl, s1, acc1);
+                    acc2 = dot(bytes(q6k(c, h << 2), q6k(c2, h2 << 2)), x, xl + 32, s2, acc2);
+                    acc3 = dot(bytes(q6k(a >>> 4, h), q6k(a2 >>> 4, h2)), x, xl + 64, s3, acc3);
+                    acc4 = dot(bytes(q6k(c >>> 4, h >>> 2), q6k(c2 >>> 4, h2 >>> 2)), x, xl + 96, s4, acc4);
+                }
+            }
+        }
+        return sum(acc1.add(acc2).add(acc3.add(acc4)));
+    }
+
+    /** Signed Q6_K codes: per byte, {@code (nibbles & 0xF | high & 0x30) - 32}. */
+    private static long q6k(long nibbles, long high) {
+        return subBytes(nibbles & NIBBLES | high & 0x3030_3030_3030_3030L, 0x2020_2020_2020_2020L);
+    }
+}

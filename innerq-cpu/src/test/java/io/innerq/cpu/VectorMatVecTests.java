@@ -1,0 +1,289 @@
+package io.innerq.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import io.innerq.tensor.BlockEncoder;
+import io.innerq.tensor.GgmlType;
+import io.innerq.tensor.ScalarKernels;
+import io.innerq.tensor.ScalarMatVec;
+import io.innerq.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * VectorMatVec against the scalar reference. Tolerance: {@code |vector - scalar| <= 1e-5 * sum_c |w[r][c] * x[c]|}
+ * per row, with w the reference's dequantized weights. Both sum in float, in different orders; Q4_K also factors its
+ * scales out of the sum; weights themselves are exact. Between thread counts results must agree exactly: each row
+ * is computed by the same code in a fixed order, whoever runs it.
+ *
+ * <p>One caller at a time is VectorMatVec's contract, so no test calls one instance from two threads at once.
+ */
+class VectorMatVecTests {
+
+    static final float TOLERANCE = 1e-5f;
+    private static final int L = VectorKernels.L;
+
+    private static VectorMatVec single;
+    private static VectorMatVec pair;
+    private static VectorMatVec three;
+
+    @BeforeAll
+    static void start() {
+        single = new VectorMatVec(1);
+        pair = new VectorMatVec(2);
+        three = new VectorMatVec(3);
+    }
+
+    @AfterAll
+    static void stop() {
+        single.close();
+        pair.close();
+        three.close();
+    }
+
+    /** Shapes per type: columns with vector tails where the block size allows, rows not a multiple of 2 or 3. */
+    static Stream<Arguments> shapes() {
+        List<Arguments> shapes = new ArrayList<>();
+        for (GgmlType type : GgmlType.values()) {
+            int[] cols = switch (type) {
+                case F32, F16, BF16 -> new int[] {1, L - 1, 4 * L + 3, 1003, 2048};
+                case Q8_0, Q4_0 -> new int[] {32, 96, 1024, 2080};
+                case Q4_K, Q6_K -> new int[] {256, 768, 2048};
+            };
+            for (int c : cols) {
+                for (int rows : new int[] {1, 7, 301}) {
+                    shapes.add(Arguments.of(type, rows, c));
+                }
+            }
+        }
+        return shapes.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("shapes")
+    void matchesTheScalarReference(GgmlType type, int rows, int cols) {
+        Tensor w = BlockEncoder.random(type, rows, cols, 31L * rows + cols);
+        float[] x = BlockEncoder.randomVector(cols, 5);
+        float[] expected = new float[rows];
+        new ScalarMatVec().matVec(w, x, expected);
+
+        for (VectorMatVec mv : List.of(single, pair, three)) {
+            float[] out = new float[rows];
+            mv.matVec(w, x, out);
+            for (int r = 0; r < rows; r++) {
+                assertThat(out[r]).as("%s row %d", mv.name(), r)
+                        .isCloseTo(expected[r], within(tolerance(w, r, x)));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void threadedAndSingleThreadedAgreeExactly(GgmlType type) {
+        int rows = 997; // prime: chunks and thread shares never divide it
+        int cols = 512;
+        Tensor w = BlockEncoder.random(type, rows, cols, 11);
+        float[] x = BlockEncoder.randomVector(cols, 12);
+        float[] one = new float[rows];
+        single.matVec(w, x, one);
+
+        for (VectorMatVec mv : List.of(pair, three)) {
+            float[] out = new float[rows + 3];
+            Arrays.fill(out, Float.NaN);
+            mv.matVec(w, x, out);
+            assertThat(Arrays.copyOf(out, rows)).as(mv.name()).containsExactly(one);
+            assertThat(Arrays.copyOfRange(out, rows, rows + 3)).as("past the rows").containsOnly(Float.NaN);
+        }
+    }
+
+    @Test
+    void manyCallsInARowEachSeeTheirOwnTensor() {
+        // Alternating shapes and types: a late worker must never run a chunk of an old call on a new one.
+        Tensor a = BlockEncoder.random(GgmlType.Q4_0, 640, 256, 1);
+        Tensor b = BlockEncoder.random(GgmlType.F16, 129, 1000, 2);
+        float[] xa = BlockEncoder.randomVector(256, 3);
+        float[] xb = BlockEncoder.randomVector(1000, 4);
+        float[] expectA = new float[640];
+        float[] expectB = new float[129];
+        single.matVec(a, xa, expectA);
+        single.matVec(b, xb, expectB);
+        float[] outA = new float[640];
+        float[] outB = new float[129];
+
+        for (int i = 0; i < 500; i++) {
+            Arrays.fill(outA, Float.NaN);
+            Arrays.fill(outB, Float.NaN);
+            pair.matVec(a, xa, outA);
+            three.matVec(b, xb, outB);
+            three.matVec(a, xa, outA);
+            pair.matVec(b, xb, outB);
+            assertThat(outA).as("call %d", i).containsExactly(expectA);
+            assertThat(outB).as("call %d", i).containsExactly(expectB);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void readsNativeSegmentsAsHeapOnes(GgmlType type) {
+        int rows = 64;
+        int cols = 768;
+        Tensor heap = BlockEncoder.random(type, rows, cols, 21);
+        float[] x = BlockEncoder.randomVector(cols, 22);
+        float[] expected = new float[rows];
+        pair.matVec(heap, x, expected);
+
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment data = arena.allocate(heap.data().byteSize(), 64).copyFrom(heap.data());
+            Tensor offHeap = new Tensor("native", type, heap.shape(), data);
+            float[] out = new float[rows];
+            pair.matVec(offHeap, x, out);
+            assertThat(out).containsExactly(expected);
+        }
+    }
+
+    @Test
+    void confinedSegmentsRunOnTheCaller() {
+        Tensor heap = BlockEncoder.random(GgmlType.Q8_0, 256, 256, 23);
+        float[] x = BlockEncoder.randomVector(256, 24);
+        float[] expected = new float[256];
+        single.matVec(heap, x, expected);
+
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(heap.data().byteSize()).copyFrom(heap.data());
+            float[] out = new float[256];
+            pair.matVec(new Tensor("confined", GgmlType.Q8_0, heap.shape(), data), x, out);
+            assertThat(out).containsExactly(expected);
+        }
+    }
+
+    @Test
+    void f16ConversionIsExactForEveryHalf() {
+        // All 65536 fp16 bit patterns: normals, subnormals, signed zeros, infinities and NaNs.
+        MemorySegment halves = MemorySegment.ofArray(new short[65536]);
+        for (int h = 0; h < 65536; h++) {
+            halves.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED
+                    .withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), h, (short) h);
+        }
+        MemorySegment bytes = MemorySegment.ofArray(new byte[2 * 65536]).copyFrom(halves);
+
+        for (int c = 0; c < 65536; c += L) {
+            float[] lanes = VectorKernels.f16(bytes, 0, c).toArray();
+            for (int i = 0; i < L; i++) {
+                float expected = Float.float16ToFloat((short) (c + i));
+                if (Float.isNaN(expected)) {
+                    assertThat(lanes[i]).as("half 0x%04x", c + i).isNaN();
+                } else {
+                    assertThat(Float.floatToRawIntBits(lanes[i])).as("half 0x%04x", c + i)
+                            .isEqualTo(Float.floatToRawIntBits(expected));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void callsAllocateNothingOnceCompiled(GgmlType type) throws InterruptedException {
+        // Interpreted and C1-compiled Vector API code boxes vectors; C2's must not. Warm up until a window of calls
+        // allocates nothing on the caller and on the worker, or fail after 30 s.
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        Tensor w = BlockEncoder.random(type, 128, 512, 41); // 64k weights: shared with the worker
+        float[] x = BlockEncoder.randomVector(512, 42);
+        float[] out = new float[128];
+        Set<Thread> before = Thread.getAllStackTraces().keySet();
+        try (VectorMatVec mv = new VectorMatVec(2)) {
+            long[] ids = Thread.getAllStackTraces().keySet().stream().filter(t -> !before.contains(t))
+                    .mapToLong(Thread::threadId).toArray();
+            ids = Arrays.copyOf(ids, ids.length + 1);
+            ids[ids.length - 1] = Thread.currentThread().threadId();
+            assertThat(ids).hasSize(2);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            long allocated;
+            do {
+                long start = mx.getThreadAllocatedBytes(ids[0]) + mx.getThreadAllocatedBytes(ids[1]);
+                for (int i = 0; i < 500; i++) {
+                    mv.matVec(w, x, out);
+                }
+                allocated = mx.getThreadAllocatedBytes(ids[0]) + mx.getThreadAllocatedBytes(ids[1]) - start;
+            } while (allocated != 0 && System.nanoTime() < deadline);
+            assertThat(allocated).as("bytes allocated by 500 calls after warm-up").isZero();
+        }
+    }
+
+    @Test
+    void smallProductsRunOnTheCallerAndStillMatch() {
+        Tensor w = BlockEncoder.random(GgmlType.Q8_0, 4, 64, 9); // 256 weights, under the parallel threshold
+        float[] x = BlockEncoder.randomVector(64, 10);
+        float[] expected = new float[4];
+        float[] out = new float[4];
+        single.matVec(w, x, expected);
+
+        three.matVec(w, x, out);
+
+        assertThat(out).containsExactly(expected);
+    }
+
+    @Test
+    void rejectsShortVectors() {
+        Tensor w = BlockEncoder.random(GgmlType.F32, 8, 16, 1);
+
+        assertThatThrownBy(() -> pair.matVec(w, new float[15], new float[8]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("16");
+        assertThatThrownBy(() -> pair.matVec(w, new float[16], new float[7]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("8");
+    }
+
+    @Test
+    void nameStatesWidthAndThreads() {
+        assertThat(pair.name()).isEqualTo("vector-f32x" + L + "-2t");
+        assertThat(single.name()).isEqualTo("vector-f32x" + L + "-1t");
+    }
+
+    @Test
+    void closeStopsTheWorkers() throws InterruptedException {
+        VectorMatVec mv = new VectorMatVec(3);
+        List<Thread> workers = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("innerq-matvec-")).toList();
+        assertThat(workers).extracting(Thread::isDaemon).containsOnly(true);
+        int before = workers.size();
+
+        mv.close();
+
+        long alive = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("innerq-matvec-")).count();
+        assertThat(alive).isEqualTo(before - 2);
+        assertThatThrownBy(() -> mv.matVec(BlockEncoder.random(GgmlType.F32, 1, 1, 1), new float[1], new float[1]))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    }
+
+    @Test
+    void rejectsZeroThreads() {
+        assertThatThrownBy(() -> new VectorMatVec(0)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** TOLERANCE times the sum of |w * x| over row {@code r}, w dequantized by the reference. */
+    static float tolerance(Tensor w, int r, float[] x) {
+        float[] row = new float[w.cols()];
+        ScalarKernels.dequantizeRow(w, r, row, 0);
+        double magnitude = 0;
+        for (int c = 0; c < row.length; c++) {
+            magnitude += Math.abs((double) row[c] * x[c]);
+        }
+        return (float) (TOLERANCE * magnitude) + Float.MIN_NORMAL;
+    }
+}
