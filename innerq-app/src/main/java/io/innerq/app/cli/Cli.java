@@ -1,7 +1,6 @@
 package io.innerq.app.cli;
 
 import io.innerq.app.ModelResolver.ModelNotFoundException;
-import io.innerq.engine.ContextLengthExceededException;
 import io.innerq.gguf.GgufFormatException;
 
 import java.io.IOException;
@@ -54,8 +53,8 @@ public final class Cli {
             err.println("innerq: " + e.getMessage());
             err.println("run 'innerq help' for usage");
             return 2;
-        } catch (ModelNotFoundException | GgufFormatException | ContextLengthExceededException
-                 | IllegalArgumentException e) {
+        } catch (ModelNotFoundException | GgufFormatException | IllegalArgumentException e) {
+            // includes ContextLengthExceededException and invalid options (sampling, KV mode)
             err.println("innerq: " + e.getMessage());
             return 1;
         } catch (NoSuchFileException e) {
