@@ -402,7 +402,7 @@ public final class GgufFile implements AutoCloseable {
             long n = i64(field);
             if (n < 0 || n > (seg.byteSize() - pos) / minBytesEach || n > Integer.MAX_VALUE - 8) {
                 throw new GgufFormatException(source, at, field,
-                        "%s entries cannot fit in the %d bytes left in the file".formatted(Long.toUnsignedString(n),
+                        "%s entries cannot fit in the %d bytes left in the file: the file is truncated or corrupt".formatted(Long.toUnsignedString(n),
                                 seg.byteSize() - pos));
             }
             return n;

@@ -12,15 +12,21 @@ import io.innerq.sampling.SamplingParams;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /**
- * {@code innerq bench decode}: decode speed of every model in the search path (or the given ones), for each
- * backend, in one run. Prints a Markdown table; the ratio column compares each backend with the first.
+ * {@code innerq bench decode}: decode speed for every combination of model, backend and KV cache mode, in one run.
+ * Prints a Markdown table; the last column compares each row with the first row of its model.
+ * With {@code --context-file FILE --context N} the prompt is the first N tokens of a text, so decode runs at a long
+ * context.
  */
 final class BenchCommand {
 
@@ -32,53 +38,76 @@ final class BenchCommand {
             throw new CliArguments.UsageException("bench takes a benchmark name: 'bench decode'");
         }
         var cli = CliArguments.parse("bench decode", args.subList(1, args.size()),
-                Set.of("model", "backends", "tokens", "runs", "prompt", "threads", "kv"), Set.of());
-        KvMode kv = KvMode.parse(cli.get("kv").orElse("fp32"));
+                Set.of("model", "backends", "kv", "tokens", "runs", "prompt", "context-file", "context", "threads"),
+                Set.of());
         List<Path> models = cli.get("model")
-                .map(m -> List.of(ModelResolver.fromEnvironment().resolve(java.util.Optional.of(m))))
+                .map(m -> List.of(ModelResolver.fromEnvironment().resolve(Optional.of(m))))
                 .orElseGet(BenchCommand::allModels);
         List<String> backends = List.of(cli.get("backends").orElse("scalar,cpu").split(","));
+        List<KvMode> modes = Arrays.stream(cli.get("kv").orElse("fp32").split(",")).map(KvMode::parse).toList();
         int tokens = cli.integer("tokens").orElse(128);
         int runs = cli.integer("runs").orElse(3);
-        String prompt = cli.get("prompt").orElse("Once upon a time");
         int threads = cli.integer("threads").orElse(0);
+        Optional<String> contextText = cli.get("context-file")
+                .map(f -> {
+                    try {
+                        return Files.readString(Path.of(f), StandardCharsets.UTF_8);
+                    } catch (IOException e) {
+                        throw new IllegalArgumentException("cannot read --context-file " + f + ": " + e.getMessage());
+                    }
+                });
+        int contextTokens = cli.integer("context").orElse(0);
 
-        out.printf("| model | backend | prompt tok | prefill tok/s | decode tok/s (median of %d) | vs %s |%n", runs,
-                backends.getFirst());
-        out.println("|---|---|---:|---:|---:|---:|");
+        out.printf("| model | backend | KV cache | prompt tokens | prefill tok/s | decode tok/s (median of %d) | vs first row |%n",
+                runs);
+        out.println("|---|---|---|---:|---:|---:|---:|");
         for (Path path : models) {
             try (LlamaModel model = LlamaModel.load(path)) {
+                String prompt = contextText.map(t -> firstTokens(model, t, contextTokens))
+                        .orElse(cli.get("prompt").orElse("Once upon a time"));
                 double first = 0;
                 for (String name : backends) {
-                    try (Backend backend = Backend.open(name.trim(), threads)) {
+                    try (Backend backend = Backend.open(name.strip(), threads)) {
                         var generator = new Generator(model, backend.matVec(), backend.caches());
-                        // A fixed number of tokens: no EOS stop, so every run does the same work.
-                        var request = GenerationRequest.of(prompt, tokens, SamplingParams.greedy()).withKvMode(kv);
-                        int warmups = name.trim().equals("scalar") ? 1 : 3;
-                        for (int i = 0; i < warmups; i++) {
-                            generator.generate(request, TokenSink.IGNORE);
+                        for (KvMode mode : modes) {
+                            // Stop strings none and EOS unlikely: every run does about the same work.
+                            var request = GenerationRequest.of(prompt, tokens, SamplingParams.greedy())
+                                    .withKvMode(mode);
+                            int warmups = name.strip().equals("scalar") ? 1 : 3;
+                            for (int i = 0; i < warmups; i++) {
+                                generator.generate(request, TokenSink.IGNORE);
+                            }
+                            var decode = new ArrayList<Double>();
+                            var prefill = new ArrayList<Double>();
+                            GenerationResult r = null;
+                            for (int i = 0; i < runs; i++) {
+                                r = generator.generate(request, TokenSink.IGNORE);
+                                decode.add(r.decodeTokensPerSecond());
+                                prefill.add(r.promptTokens() * 1e9 / r.prefillNanos());
+                            }
+                            double tps = median(decode);
+                            if (first == 0) {
+                                first = tps;
+                            }
+                            out.printf(Locale.ROOT, "| %s | %s | %s | %d | %.0f | %.1f (%d tokens) | %.2fx |%n",
+                                    path.getFileName(), backend.matVec().name(), mode.name(), r.promptTokens(),
+                                    median(prefill), tps, r.completionTokens(), tps / first);
+                            out.flush();
                         }
-                        var decode = new ArrayList<Double>();
-                        var prefill = new ArrayList<Double>();
-                        GenerationResult r = null;
-                        for (int i = 0; i < runs; i++) {
-                            r = generator.generate(request, TokenSink.IGNORE);
-                            decode.add(r.decodeTokensPerSecond());
-                            prefill.add(r.promptTokens() * 1e9 / r.prefillNanos());
-                        }
-                        double tps = median(decode);
-                        if (first == 0) {
-                            first = tps;
-                        }
-                        out.printf(Locale.ROOT, "| %s | %s | %d | %.0f | %.1f (%d tokens) | %.2fx |%n",
-                                path.getFileName(), backend.matVec().name(), r.promptTokens(), median(prefill), tps,
-                                r.completionTokens(), tps / first);
-                        out.flush();
                     }
                 }
             }
         }
         return 0;
+    }
+
+    /** The text of the first {@code n} tokens of {@code text} (BOS excluded). */
+    private static String firstTokens(LlamaModel model, String text, int n) {
+        int[] all = model.tokenizer().encode(text, false, false);
+        if (n <= 0 || n > all.length) {
+            throw new IllegalArgumentException("--context must be between 1 and %d for this text".formatted(all.length));
+        }
+        return model.tokenizer().decode(Arrays.copyOf(all, n));
     }
 
     private static List<Path> allModels() {

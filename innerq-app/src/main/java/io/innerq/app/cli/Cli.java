@@ -20,11 +20,13 @@ public final class Cli {
               generate  --model FILE --prompt TEXT       complete a prompt
                         [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
                         [--repeat-penalty R] [--seed S] [--stop TEXT] [--kv MODE] [--threads N] [--backend cpu|scalar]
+                        [--chat [--system TEXT]]
               eval      --model FILE --text FILE [--kv MODE,...|all] [--chunk N] [--max-windows N]
                         [--prefill N] [--out PREFIX] [--json]
                                                          perplexity, KL and top-1 agreement of KV cache modes
-              bench decode [--model FILE] [--backends scalar,cpu] [--tokens N] [--runs N]
-                                                         decode speed of each model and backend
+              bench decode [--model FILE] [--backends scalar,cpu] [--kv MODE,...] [--tokens N] [--runs N]
+                        [--context-file FILE --context N]
+                                                         decode speed of each model, backend and KV mode
               help                                       this text
 
             --model takes a path or a model name looked up in $INNERQ_MODEL_PATH, ./models, ../shared/models
