@@ -24,6 +24,8 @@ public final class Cli {
               eval      --model FILE --text FILE [--kv MODE,...|all] [--chunk N] [--max-windows N]
                         [--prefill N] [--out PREFIX] [--json]
                                                          perplexity, KL and top-1 agreement of KV cache modes
+              plan      --model FILE --budget SIZE [--kv MODE,...|all]
+                                                         tokens of KV cache that fit in a memory budget
               bench decode [--model FILE] [--backends scalar,cpu] [--kv MODE,...] [--tokens N] [--runs N]
                         [--context-file FILE --context N]
                                                          decode speed of each model, backend and KV mode
@@ -49,6 +51,7 @@ public final class Cli {
                 case "generate" -> GenerateCommand.run(rest, out, err);
                 case "bench" -> BenchCommand.run(rest, out, err);
                 case "eval" -> EvalCommand.run(rest, out, err);
+                case "plan" -> PlanCommand.run(rest, out);
                 default -> throw new CliArguments.UsageException("unknown command '" + args[0] + "'");
             };
         } catch (CliArguments.UsageException e) {
