@@ -4,6 +4,7 @@ import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
+import io.innerq.tensor.ScalarKernels;
 import io.innerq.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -106,6 +107,88 @@ final class VectorKernels {
         }
     }
 
+    /**
+     * {@code outs[i][r] = w[r] . xs[i]} for rows {@code from .. to} and {@code i < n}: each row is turned into floats
+     * once (F32 copied, F16 converted in-vector, block types dequantized by the scalar reference) and then meets
+     * every input.
+     */
+    static void rowsBatch(Tensor w, float[][] xs, float[][] outs, int n, int from, int to) {
+        MemorySegment data = w.data();
+        long rowBytes = w.rowBytes();
+        int cols = w.cols();
+        Scratch scratch = scratch(cols);
+        float[] row = scratch.row;
+        for (int r = from; r < to; r++) {
+            switch (w.type()) {
+                case F32 -> MemorySegment.copy(data, F32, r * rowBytes, row, 0, cols);
+                case F16 -> halvesToFloats(data, r * rowBytes, cols, row, scratch.halves);
+                default -> ScalarKernels.dequantizeRow(w, r, row, 0);
+            }
+            int i = 0;
+            for (; i + 4 <= n; i += 4) {
+                dot4(row, xs[i], xs[i + 1], xs[i + 2], xs[i + 3], cols, outs[i], outs[i + 1], outs[i + 2],
+                        outs[i + 3], r);
+            }
+            for (; i < n; i++) {
+                outs[i][r] = dot(row, xs[i], cols);
+            }
+        }
+    }
+
+    /** Four dot products of one row: each row vector is loaded once for four inputs. */
+    private static void dot4(float[] a, float[] b0, float[] b1, float[] b2, float[] b3, int n,
+                             float[] o0, float[] o1, float[] o2, float[] o3, int r) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        FloatVector s3 = s0;
+        int c = 0;
+        for (; c + L <= n; c += L) {
+            FloatVector v = FloatVector.fromArray(F, a, c);
+            s0 = v.fma(FloatVector.fromArray(F, b0, c), s0);
+            s1 = v.fma(FloatVector.fromArray(F, b1, c), s1);
+            s2 = v.fma(FloatVector.fromArray(F, b2, c), s2);
+            s3 = v.fma(FloatVector.fromArray(F, b3, c), s3);
+        }
+        float t0 = sum(s0);
+        float t1 = sum(s1);
+        float t2 = sum(s2);
+        float t3 = sum(s3);
+        for (; c < n; c++) {
+            t0 += a[c] * b0[c];
+            t1 += a[c] * b1[c];
+            t2 += a[c] * b2[c];
+            t3 += a[c] * b3[c];
+        }
+        o0[r] = t0;
+        o1[r] = t1;
+        o2[r] = t2;
+        o3[r] = t3;
+    }
+
+    /** {@code a[0..n) . b[0..n)} with four accumulators. */
+    static float dot(float[] a, float[] b, int n) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int c = 0;
+        for (; c + 4 * L <= n; c += 4 * L) {
+            a0 = FloatVector.fromArray(F, a, c).fma(FloatVector.fromArray(F, b, c), a0);
+            a1 = FloatVector.fromArray(F, a, c + L).fma(FloatVector.fromArray(F, b, c + L), a1);
+            a2 = FloatVector.fromArray(F, a, c + 2 * L).fma(FloatVector.fromArray(F, b, c + 2 * L), a2);
+            a3 = FloatVector.fromArray(F, a, c + 3 * L).fma(FloatVector.fromArray(F, b, c + 3 * L), a3);
+        }
+        for (; c + L <= n; c += L) {
+            a0 = FloatVector.fromArray(F, a, c).fma(FloatVector.fromArray(F, b, c), a0);
+        }
+        float sum = sum(a0.add(a1).add(a2.add(a3)));
+        for (; c < n; c++) {
+            sum += a[c] * b[c];
+        }
+        return sum;
+    }
+
     // ---- float rows: four accumulators, then one vector at a time, then a scalar tail ----
 
     static float dotF32(MemorySegment w, long row, float[] x, int cols) {
@@ -139,6 +222,12 @@ final class VectorKernels {
      * @param halves scratch, {@code short[>= cols]}
      */
     static float dotF16(MemorySegment w, long offset, float[] x, int cols, float[] row, short[] halves) {
+        halvesToFloats(w, offset, cols, row, halves);
+        return dot(row, x, cols);
+    }
+
+    /** Converts {@code cols} fp16 values at {@code offset} into {@code row}, through {@code halves}. */
+    static void halvesToFloats(MemorySegment w, long offset, int cols, float[] row, short[] halves) {
         int h = 0;
         for (; h + 2 * L <= cols; h += 2 * L) { // bytes, not shorts: short loads from heap segments box
             ByteVector.fromMemorySegment(F_BYTES, w, offset + 2L * h, LE).reinterpretAsShorts().intoArray(halves, h);
@@ -149,25 +238,6 @@ final class VectorKernels {
         for (int c = 0; c < cols; c++) {
             row[c] = Float.float16ToFloat(halves[c]);
         }
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        int c = 0;
-        for (; c + 4 * L <= cols; c += 4 * L) {
-            a0 = FloatVector.fromArray(F, row, c).fma(FloatVector.fromArray(F, x, c), a0);
-            a1 = FloatVector.fromArray(F, row, c + L).fma(FloatVector.fromArray(F, x, c + L), a1);
-            a2 = FloatVector.fromArray(F, row, c + 2 * L).fma(FloatVector.fromArray(F, x, c + 2 * L), a2);
-            a3 = FloatVector.fromArray(F, row, c + 3 * L).fma(FloatVector.fromArray(F, x, c + 3 * L), a3);
-        }
-        for (; c + L <= cols; c += L) {
-            a0 = FloatVector.fromArray(F, row, c).fma(FloatVector.fromArray(F, x, c), a0);
-        }
-        float sum = sum(a0.add(a1).add(a2.add(a3)));
-        for (; c < cols; c++) {
-            sum += row[c] * x[c];
-        }
-        return sum;
     }
 
     /** A thread's scratch for one fp16 row. */

@@ -41,6 +41,9 @@ public final class VectorMatVec implements MatVecPort, AutoCloseable {
     private volatile Tensor w;
     private volatile float[] x;
     private volatile float[] out;
+    private volatile float[][] xs;   // matMul: [batch][cols]
+    private volatile float[][] outs; // matMul: [batch][rows]
+    private volatile int batch;      // 0 for matVec
     private volatile int rows;
     private volatile int chunk;
     private volatile Thread caller;
@@ -86,21 +89,58 @@ public final class VectorMatVec implements MatVecPort, AutoCloseable {
                     || !w.data().isAccessibleBy(workers[0])) {
                 VectorKernels.rows(w, x, out, 0, rows);
             } else {
-                runShared(w, x, out, rows, cols);
+                runShared(w, x, out, null, null, 0, rows, cols);
             }
         } finally {
             busy.set(false);
         }
     }
 
-    private void runShared(Tensor w, float[] x, float[] out, int rows, int cols) {
+    @Override
+    public void matMul(Tensor w, float[][] xs, float[][] outs, int n) {
+        int rows = w.rows();
+        int cols = w.cols();
+        if (n < 1 || xs.length < n || outs.length < n) {
+            throw new IllegalArgumentException("matMul of %s for %d inputs got %d inputs and %d outputs"
+                    .formatted(w, n, xs.length, outs.length));
+        }
+        for (int i = 0; i < n; i++) {
+            if (xs[i].length < cols || outs[i].length < rows) {
+                throw new IllegalArgumentException("matMul of %s needs inputs of >= %d floats and outputs of >= %d"
+                        .formatted(w, cols, rows));
+            }
+        }
+        if (closed) {
+            throw new IllegalStateException(name() + " is closed");
+        }
+        if (!busy.compareAndSet(false, true)) {
+            throw new IllegalStateException(name() + " is already in a call: it takes one caller at a time");
+        }
+        try {
+            if (workers.length == 0 || (long) rows * cols * n < PARALLEL_MIN_ELEMENTS
+                    || !w.data().isAccessibleBy(workers[0])) {
+                VectorKernels.rowsBatch(w, xs, outs, n, 0, rows);
+            } else {
+                runShared(w, null, null, xs, outs, n, rows, cols);
+            }
+        } finally {
+            busy.set(false);
+        }
+    }
+
+    private void runShared(Tensor w, float[] x, float[] out, float[][] xs, float[][] outs, int batch, int rows,
+                           int cols) {
         long epoch = ((state.get() >>> 32) + 1) & 0xFFFF_FFFFL; // wraps after 2^32 calls, harmlessly
         state.set(epoch << 32 | PUBLISHING);
         this.w = w;
         this.x = x;
         this.out = out;
+        this.xs = xs;
+        this.outs = outs;
+        this.batch = batch;
         this.rows = rows;
-        this.chunk = Math.clamp((CHUNK_MIN_ELEMENTS + cols - 1) / cols, 1, Math.max(1, rows / (2 * threads)));
+        long work = (long) cols * Math.max(1, batch);
+        this.chunk = (int) Math.clamp((CHUNK_MIN_ELEMENTS + work - 1) / work, 1, Math.max(1, rows / (2 * threads)));
         this.caller = Thread.currentThread();
         rowsDone.set(0);
         state.set(epoch << 32); // open: row 0 is next
@@ -129,6 +169,9 @@ public final class VectorMatVec implements MatVecPort, AutoCloseable {
             Tensor w = this.w;
             float[] x = this.x;
             float[] out = this.out;
+            float[][] xs = this.xs;
+            float[][] outs = this.outs;
+            int batch = this.batch;
             int rows = this.rows;
             int end = Math.min(rows, next + chunk);
             if (next >= rows) {
@@ -140,7 +183,11 @@ public final class VectorMatVec implements MatVecPort, AutoCloseable {
             // The claim succeeded, so w, x, out and rows were this call's: the caller cannot publish the next call
             // before these rows are counted done.
             try {
-                VectorKernels.rows(w, x, out, next, end);
+                if (batch == 0) {
+                    VectorKernels.rows(w, x, out, next, end);
+                } else {
+                    VectorKernels.rowsBatch(w, xs, outs, batch, next, end);
+                }
             } catch (Throwable t) {
                 failure = t;
             }

@@ -140,6 +140,32 @@ class VectorMatVecTests {
 
     @ParameterizedTest
     @EnumSource(GgmlType.class)
+    void batchedProductsMatchOneAtATime(GgmlType type) {
+        int rows = 301;
+        int cols = 512;
+        Tensor w = BlockEncoder.random(type, rows, cols, 31);
+        int n = 5;
+        float[][] xs = new float[n][];
+        float[][] outs = new float[n][rows];
+        for (int i = 0; i < n; i++) {
+            xs[i] = BlockEncoder.randomVector(cols, 40 + i);
+            Arrays.fill(outs[i], Float.NaN);
+        }
+        for (VectorMatVec mv : List.of(single, pair)) {
+            mv.matMul(w, xs, outs, n);
+            for (int i = 0; i < n; i++) {
+                float[] expected = new float[rows];
+                new ScalarMatVec().matVec(w, xs[i], expected);
+                for (int r = 0; r < rows; r++) {
+                    assertThat(outs[i][r]).as("%s input %d row %d", type, i, r)
+                            .isCloseTo(expected[r], within(tolerance(w, r, xs[i])));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
     void readsNativeSegmentsAsHeapOnes(GgmlType type) {
         int rows = 64;
         int cols = 768;

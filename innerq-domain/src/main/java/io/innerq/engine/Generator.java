@@ -59,10 +59,7 @@ public final class Generator implements GenerateUseCase {
 
         try (KvCache cache = caches.allocate(geometry, capacity, request.kvMode())) {
             long start = System.nanoTime();
-            float[] logits = null;
-            for (int pos = 0; pos < prompt.length; pos++) {
-                logits = forward.step(cache, prompt[pos], pos, pos == prompt.length - 1);
-            }
+            float[] logits = forward.prefill(cache, prompt, 0, prompt.length);
             forward.endPrefill(cache, prompt.length);
             long prefillEnd = System.nanoTime();
 

@@ -25,6 +25,10 @@ public final class LlamaForward {
     private final float[] hb2;    // [ffn]      up
     private final float[] logits; // [vocab]
 
+    /** Tokens a prompt runs through the weights at once. */
+    public static final int PREFILL_BATCH = 32;
+    private Batch batch; // prompt buffers, allocated on the first prefill
+
     public LlamaForward(LlamaModel model, MatVecPort ops) {
         this.c = model.config();
         this.w = model.weights();
@@ -61,6 +65,94 @@ public final class LlamaForward {
         return logits;
     }
 
+    /**
+     * Runs {@code count} prompt tokens at positions {@code start ..}, storing their keys and values: the
+     * projections of up to {@link #PREFILL_BATCH} tokens share one pass over each weight matrix ({@link
+     * MatVecPort#matMul}); attention runs token by token, each seeing the positions before it.
+     *
+     * @return the last token's logits ({@code float[vocab]}, overwritten by the next call)
+     */
+    public float[] prefill(KvCache cache, int[] tokens, int start, int count) {
+        if (batch == null) {
+            batch = new Batch(c, PREFILL_BATCH);
+        }
+        int done = 0;
+        while (done < count) {
+            int n = Math.min(PREFILL_BATCH, count - done);
+            prefillBatch(cache, tokens, start + done, n);
+            done += n;
+        }
+        rmsNorm(xb, batch.x[lastIndex(count)], w.outputNorm(), c.rmsNormEps());
+        ops.matVec(w.output(), xb, logits);
+        return logits;
+    }
+
+    private static int lastIndex(int count) {
+        int rest = count % PREFILL_BATCH;
+        return (rest == 0 ? PREFILL_BATCH : rest) - 1;
+    }
+
+    private void prefillBatch(KvCache cache, int[] tokens, int start, int n) {
+        Batch b = batch;
+        for (int i = 0; i < n; i++) {
+            ScalarKernels.dequantizeRow(w.tokenEmbedding(), tokens[start + i], b.x[i], 0);
+        }
+        for (int l = 0; l < c.layers(); l++) {
+            for (int i = 0; i < n; i++) {
+                rmsNorm(b.xb[i], b.x[i], w.attnNorm()[l], c.rmsNormEps());
+            }
+            ops.matMul(w.wq()[l], b.xb, b.q, n);
+            ops.matMul(w.wk()[l], b.xb, b.k, n);
+            ops.matMul(w.wv()[l], b.xb, b.v, n);
+            for (int i = 0; i < n; i++) {
+                int position = start + i;
+                rope.apply(b.q[i], c.heads(), c.headDim(), position);
+                rope.apply(b.k[i], c.kvHeads(), c.headDim(), position);
+                cache.store(l, position, b.k[i], b.v[i]);
+            }
+            for (int i = 0; i < n; i++) {
+                cache.attend(l, start + i, b.q[i], b.att[i]);
+            }
+            ops.matMul(w.wo()[l], b.att, b.xb, n);
+            for (int i = 0; i < n; i++) {
+                add(b.x[i], b.xb[i]);
+                rmsNorm(b.xb[i], b.x[i], w.ffnNorm()[l], c.rmsNormEps());
+            }
+            ops.matMul(w.wGate()[l], b.xb, b.hb, n);
+            ops.matMul(w.wUp()[l], b.xb, b.hb2, n);
+            for (int i = 0; i < n; i++) {
+                swiglu(b.hb[i], b.hb2[i]);
+            }
+            ops.matMul(w.wDown()[l], b.hb, b.xb, n);
+            for (int i = 0; i < n; i++) {
+                add(b.x[i], b.xb[i]);
+            }
+        }
+    }
+
+    /** Activations of a prompt batch: the buffers of one token, {@code [batch][...]}. */
+    private static final class Batch {
+        final float[][] x;    // [batch][dim]
+        final float[][] xb;   // [batch][dim]
+        final float[][] q;    // [batch][heads*headDim]
+        final float[][] k;    // [batch][kvHeads*headDim]
+        final float[][] v;    // [batch][kvHeads*headDim]
+        final float[][] att;  // [batch][heads*headDim]
+        final float[][] hb;   // [batch][ffn]
+        final float[][] hb2;  // [batch][ffn]
+
+        Batch(LlamaConfig c, int n) {
+            x = new float[n][c.dim()];
+            xb = new float[n][c.dim()];
+            q = new float[n][c.qDim()];
+            k = new float[n][c.kvDim()];
+            v = new float[n][c.kvDim()];
+            att = new float[n][c.qDim()];
+            hb = new float[n][c.ffnDim()];
+            hb2 = new float[n][c.ffnDim()];
+        }
+    }
+
     /** Marks the end of the prompt for caches that quantize it (after its last {@link #step}). */
     public void endPrefill(KvCache cache, int promptLength) {
         cache.endPrefill(promptLength);
@@ -83,12 +175,17 @@ public final class LlamaForward {
         rmsNorm(xb, x, w.ffnNorm()[l], c.rmsNormEps());
         ops.matVec(w.wGate()[l], xb, hb);
         ops.matVec(w.wUp()[l], xb, hb2);
-        for (int i = 0; i < hb.length; i++) {
-            float g = hb[i];
-            hb[i] = g / (1f + (float) Math.exp(-g)) * hb2[i]; // SwiGLU: silu(gate) * up
-        }
+        swiglu(hb, hb2);
         ops.matVec(w.wDown()[l], hb, xb);
         add(x, xb);
+    }
+
+    /** gate = silu(gate) * up. */
+    private static void swiglu(float[] gate, float[] up) {
+        for (int i = 0; i < gate.length; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
     }
 
     static void rmsNorm(float[] out, float[] in, float[] weight, float eps) {

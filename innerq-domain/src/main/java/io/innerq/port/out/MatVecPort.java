@@ -17,6 +17,19 @@ public interface MatVecPort {
      */
     void matVec(Tensor w, float[] x, float[] out);
 
+    /**
+     * The same product for {@code n} inputs at once: {@code outs[i] = w . xs[i]}. Prompts use it, so each weight is
+     * read once for many tokens. The default runs {@link #matVec} n times.
+     *
+     * @param xs   inputs, {@code [>= n][cols]}
+     * @param outs outputs, {@code [>= n][rows]}
+     */
+    default void matMul(Tensor w, float[][] xs, float[][] outs, int n) {
+        for (int i = 0; i < n; i++) {
+            matVec(w, xs[i], outs[i]);
+        }
+    }
+
     /** A short name for logs and benchmarks, e.g. {@code "scalar"} or {@code "vector-avx512x2"}. */
     String name();
 }
