@@ -68,7 +68,7 @@ public final class LlamaForward {
     /**
      * Runs {@code count} prompt tokens at positions {@code start ..}, storing their keys and values: the
      * projections of up to {@link #PREFILL_BATCH} tokens share one pass over each weight matrix ({@link
-     * MatVecPort#matMul}); attention runs token by token, each seeing the positions before it.
+     * MatVecPort#matMul}); attention runs token by token, each right after its own store.
      *
      * @return the last token's logits ({@code float[vocab]}, overwritten by the next call)
      */
@@ -104,14 +104,12 @@ public final class LlamaForward {
             ops.matMul(w.wq()[l], b.xb, b.q, n);
             ops.matMul(w.wk()[l], b.xb, b.k, n);
             ops.matMul(w.wv()[l], b.xb, b.v, n);
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < n; i++) { // causal: each token attends right after it is stored
                 int position = start + i;
                 rope.apply(b.q[i], c.heads(), c.headDim(), position);
                 rope.apply(b.k[i], c.kvHeads(), c.headDim(), position);
                 cache.store(l, position, b.k[i], b.v[i]);
-            }
-            for (int i = 0; i < n; i++) {
-                cache.attend(l, start + i, b.q[i], b.att[i]);
+                cache.attend(l, position, b.q[i], b.att[i]);
             }
             ops.matMul(w.wo()[l], b.att, b.xb, n);
             for (int i = 0; i < n; i++) {

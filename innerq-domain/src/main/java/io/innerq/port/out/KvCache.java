@@ -6,7 +6,8 @@ package io.innerq.port.out;
  * one scale per group).
  *
  * <p>Positions are written in order, one token at a time, for every layer. {@link #attend} at position {@code p}
- * attends to positions {@code 0..p} inclusive of the layer, which must all have been stored.
+ * attends to positions {@code 0..p} inclusive of the layer; {@code p} must be the newest position stored in that
+ * layer (store a token, then attend with it).
  */
 public interface KvCache extends AutoCloseable {
 
