@@ -18,8 +18,8 @@ public final class EvalText {
     }
 
     /**
-     * Each document on its own, as {@code [BOS] + text}; a document longer than the context continues in further
-     * windows, each again starting with BOS.
+     * Each document on its own, as {@code [BOS] + text}, cut after {@code contextLength} text tokens (so every
+     * position the model sees is inside its context).
      */
     public static List<int[]> documents(Tokenizer tokenizer, String text, int contextLength, int maxWindows) {
         var windows = new ArrayList<int[]>();
@@ -29,7 +29,7 @@ public final class EvalText {
                 continue;
             }
             int[] tokens = tokenizer.encode(body, false, false);
-            cut(tokenizer, tokens, contextLength, windows, maxWindows);
+            windows.add(withBos(tokenizer, tokens, 0, Math.min(contextLength, tokens.length)));
             if (windows.size() >= maxWindows) {
                 break;
             }
@@ -52,12 +52,6 @@ public final class EvalText {
             windows.add(withBos(tokenizer, tokens, start, chunk));
         }
         return windows;
-    }
-
-    private static void cut(Tokenizer tokenizer, int[] tokens, int contextLength, List<int[]> out, int max) {
-        for (int start = 0; start < tokens.length && out.size() < max; start += contextLength) {
-            out.add(withBos(tokenizer, tokens, start, Math.min(contextLength, tokens.length - start)));
-        }
     }
 
     private static int[] withBos(Tokenizer tokenizer, int[] tokens, int start, int length) {

@@ -74,7 +74,7 @@ final class EvalCommand {
             }
             ScatterChart.write(Path.of(prefix + ".png"),
                     "Perplexity by KV cache mode: %s on %s".formatted(stem(modelPath), textFile.getFileName()),
-                    "bits per element (quantized part)", "perplexity", points);
+                    "bits per element of the quantized part (log scale)", "perplexity", points);
             out.print(cli.flag("json") ? json : table);
             out.flush();
             err.printf("done in %.0f s; wrote %s.md, %s.json and %s.png%n", seconds, prefix, prefix, prefix);

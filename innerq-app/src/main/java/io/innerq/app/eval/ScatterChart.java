@@ -4,7 +4,6 @@ import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
-import java.awt.FontMetrics;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
@@ -47,7 +46,8 @@ public final class ScatterChart {
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, WIDTH, HEIGHT);
 
-            double[] xr = range(points.stream().mapToDouble(Point::x).toArray());
+            // x on a log2 scale: bit widths from 2 to 32 spread evenly
+            double[] xr = range(points.stream().mapToDouble(p -> log2(p.x())).toArray());
             double[] yr = range(points.stream().mapToDouble(Point::y).toArray());
             int plotW = WIDTH - LEFT - RIGHT;
             int plotH = HEIGHT - TOP - BOTTOM;
@@ -57,19 +57,21 @@ public final class ScatterChart {
             centered(g, title, WIDTH / 2, 32);
 
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-            for (int i = 0; i <= 5; i++) {
-                double xv = xr[0] + (xr[1] - xr[0]) * i / 5;
-                double yv = yr[0] + (yr[1] - yr[0]) * i / 5;
-                int px = LEFT + plotW * i / 5;
-                int py = TOP + plotH - plotH * i / 5;
+            for (double xv = Math.ceil(xr[0]); xv <= xr[1]; xv += 1) {
+                int px = LEFT + (int) Math.round((xv - xr[0]) / (xr[1] - xr[0]) * plotW);
                 g.setColor(new Color(0xeeeeee));
                 g.drawLine(px, TOP, px, TOP + plotH);
+                g.setColor(Color.DARK_GRAY);
+                centered(g, String.format(Locale.ROOT, "%.0f", Math.pow(2, xv)), px, TOP + plotH + 18);
+            }
+            double yStep = niceStep(yr[1] - yr[0]);
+            for (double yv = Math.ceil(yr[0] / yStep) * yStep; yv <= yr[1]; yv += yStep) {
+                int py = TOP + plotH - (int) Math.round((yv - yr[0]) / (yr[1] - yr[0]) * plotH);
+                g.setColor(new Color(0xeeeeee));
                 g.drawLine(LEFT, py, LEFT + plotW, py);
                 g.setColor(Color.DARK_GRAY);
-                centered(g, format(xv), px, TOP + plotH + 18);
-                FontMetrics fm = g.getFontMetrics();
-                String yt = format(yv);
-                g.drawString(yt, LEFT - 8 - fm.stringWidth(yt), py + 4);
+                String label = format(yv, yStep);
+                g.drawString(label, LEFT - 8 - g.getFontMetrics().stringWidth(label), py + 4);
             }
             g.setColor(Color.BLACK);
             g.drawRect(LEFT, TOP, plotW, plotH);
@@ -82,13 +84,24 @@ public final class ScatterChart {
 
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
             g.setStroke(new BasicStroke(1.5f));
+            int legendX = LEFT + plotW - 240;
+            int legendY = TOP + 12;
+            g.setColor(new Color(255, 255, 255, 230));
+            g.fillRect(legendX - 8, legendY - 6, 240, 18 * points.size() + 8);
+            g.setColor(Color.LIGHT_GRAY);
+            g.drawRect(legendX - 8, legendY - 6, 240, 18 * points.size() + 8);
             for (int i = 0; i < points.size(); i++) {
                 Point p = points.get(i);
-                int px = LEFT + (int) Math.round((p.x() - xr[0]) / (xr[1] - xr[0]) * plotW);
+                Color color = PALETTE[i % PALETTE.length];
+                int px = LEFT + (int) Math.round((log2(p.x()) - xr[0]) / (xr[1] - xr[0]) * plotW);
                 int py = TOP + plotH - (int) Math.round((p.y() - yr[0]) / (yr[1] - yr[0]) * plotH);
-                g.setColor(PALETTE[i % PALETTE.length]);
+                g.setColor(color);
                 g.fillOval(px - 5, py - 5, 10, 10);
-                g.drawString(p.label(), px + 8, py - 6 - (i % 2) * 12);
+                int ly = legendY + 18 * i;
+                g.fillOval(legendX, ly, 10, 10);
+                g.setColor(Color.BLACK);
+                g.drawString(String.format(Locale.ROOT, "%s (%.2f bits, %.4f)", p.label(), p.x(), p.y()),
+                        legendX + 16, ly + 10);
             }
         } finally {
             g.dispose();
@@ -108,8 +121,22 @@ public final class ScatterChart {
         return new double[]{min - pad, max + pad};
     }
 
-    private static String format(double v) {
-        return Math.abs(v) >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.3g", v);
+    private static double log2(double v) {
+        return Math.log(v) / Math.log(2);
+    }
+
+    /** A round tick spacing (1, 2 or 5 times a power of ten) giving about five ticks over {@code span}. */
+    static double niceStep(double span) {
+        double raw = span / 5;
+        double power = Math.pow(10, Math.floor(Math.log10(raw)));
+        double f = raw / power;
+        return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * power;
+    }
+
+    /** A tick label with as many decimals as the step needs. */
+    private static String format(double v, double step) {
+        int decimals = Math.max(0, (int) -Math.floor(Math.log10(step) + 1e-9));
+        return String.format(Locale.ROOT, "%." + decimals + "f", v);
     }
 
     private static void centered(Graphics2D g, String text, int x, int y) {
