@@ -11,6 +11,12 @@ import java.util.Arrays;
  */
 final class Fp32Attention {
 
+    /**
+     * Tokens per tile. Rows are {@code [token][kvHead][channel]}: a KV head's rows lie a page (8 heads x 128 x 4
+     * bytes) apart, so its rows alone stream badly; a tile reads its tokens' rows for every KV head before moving on.
+     */
+    private static final int TILE = 8;
+
     private final CacheGeometry g;
     private final int stride;     // score row stride: the capacity
     private final float[] scores; // [heads][capacity] scores, then exp(score - max); the owning cache's scratch
@@ -46,21 +52,29 @@ final class Fp32Attention {
         int perKv = g.groupSize();
         float scale = scoreScale(hd);
         Arrays.fill(out, 0, g.heads() * hd, 0f);
-        for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
-            for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                int h0 = kvh * perKv + j0;
-                int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                DenseKernels.scores(keys, kvh * hd, kvDim, tokens, hd, q, h0 * hd, hd, scores, h0 * stride, stride, nb, scale);
+        for (int t0 = 0; t0 < tokens; t0 += TILE) { // token tiles: a tile's rows of every KV head are read together
+            int tile = Math.min(TILE, tokens - t0);
+            for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
+                for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
+                    int h0 = kvh * perKv + j0;
+                    int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
+                    DenseKernels.scores(keys, t0 * kvDim + kvh * hd, kvDim, tile, hd, q, h0 * hd, hd,
+                            scores, h0 * stride + t0, stride, nb, scale);
+                }
             }
         }
         for (int h = 0; h < g.heads(); h++) {
             sums[h] = Softmax.exponentiate(scores, h * stride, tokens);
         }
-        for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
-            for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                int h0 = kvh * perKv + j0;
-                int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                DenseKernels.values(values, kvh * hd, kvDim, tokens, hd, scores, h0 * stride, stride, out, h0 * hd, hd, nb);
+        for (int t0 = 0; t0 < tokens; t0 += TILE) {
+            int tile = Math.min(TILE, tokens - t0);
+            for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
+                for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
+                    int h0 = kvh * perKv + j0;
+                    int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
+                    DenseKernels.values(values, t0 * kvDim + kvh * hd, kvDim, tile, hd, scores, h0 * stride + t0, stride,
+                            out, h0 * hd, hd, nb);
+                }
             }
         }
         for (int h = 0; h < g.heads(); h++) {

@@ -15,11 +15,18 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  *
  * <p>Eight fp32 lanes (256 bits): AVX2 runs them natively and AVX-512 machines too. Eight lanes make a chunk of 8
  * codes of b <= 4 bits one 8b-bit field of the packed stream ({@link io.innerq.quant.BitPacking}'s layout): chunk k
- * of a group is stream bits {@code [8bk, 8bk + 8b)}, at most 32 bits, so a chunk is read with one or two scalar
- * word loads and shifts, broadcast to all lanes, and lane i keeps code i with one variable left shift (putting the
- * code's top bit at bit 31) and one arithmetic (signed codes) or logical (unsigned codes) right shift by 32 - b.
- * For 3-bit codes, chunk 1 is {@code w0 >>> 24 | w1 << 8} and chunk 2 {@code w1 >>> 16 | w2 << 16}. 8-bit codes use
- * two words per chunk: lanes 0..3 take the first, lanes 4..7 the second.
+ * of a group is stream bits {@code [8bk, 8bk + 8b)}, at most 32 bits, read with one or two scalar word loads and
+ * shifts ({@link #field}; for 3-bit codes chunk 1 is {@code w0 >>> 24 | w1 << 8} and chunk 2
+ * {@code w1 >>> 16 | w2 << 16}), broadcast to all lanes; lane i keeps code i with one variable left shift (putting
+ * the code's top bit at bit 31, {@link #shifts}) and one arithmetic (signed codes) or logical (unsigned codes)
+ * right shift by 32 - b. 8-bit codes take two words per chunk ({@link #bytes}).
+ *
+ * <p>Asymmetric (unsigned) codes u read through the signed path after flipping each code's top bit ({@link #flip}):
+ * that yields {@code v = u - 2^(b-1)}, so {@code s * u + z = s * v + (z + s * 2^(b-1))}; hybrid groups then differ
+ * from symmetric ones only by a scalar XOR and their zero term, with no branch and no mask in the vector code.
+ *
+ * <p>The helpers are branch-free in b: C2 inlines every call site, and a switch over b at each would multiply the
+ * kernels' size past C2's inlining budget (Vector API calls that are not inlined box their vectors).
  */
 final class Lanes {
 
@@ -30,11 +37,9 @@ final class Lanes {
     /** Lanes per vector: codes per chunk. */
     static final int L = 8;
 
-    // Left shift that puts code i of a chunk's field at the top of lane i: 32 - b - b*i (8-bit: per word of 4 codes).
-    private static final IntVector SHIFT_2 = shifts(2, 8);
-    private static final IntVector SHIFT_3 = shifts(3, 8);
-    private static final IntVector SHIFT_4 = shifts(4, 8);
-    private static final IntVector SHIFT_8 = shifts(8, 4);
+    // [bits] left shift that puts code i of a chunk's field at the top of lane i: 32 - b - b*i (8-bit: per word)
+    private static final IntVector[] SHIFTS = {null, null, shifts(2, 8), shifts(3, 8), shifts(4, 8),
+            null, null, null, shifts(8, 4)};
     // Lanes 4..7: an 8-bit chunk's second word.
     private static final VectorMask<Integer> HIGH_HALF = VectorMask.fromLong(I, 0xF0);
 
@@ -49,48 +54,66 @@ final class Lanes {
         return IntVector.fromArray(I, s, 0);
     }
 
-    /**
-     * Codes 8k..8k+7 of the b-bit group at {@code words[wo]}, sign-extended (symmetric groups), as floats.
-     * The group must hold at least 8k + 8 codes.
-     */
-    static FloatVector signed(int[] words, int wo, int bits, int k) {
-        return (FloatVector) fields(words, wo, bits, k).lanewise(ASHR, 32 - bits).convert(I2F, 0);
-    }
-
-    /** Codes 8k..8k+7 of the group at {@code words[wo]}, unsigned (asymmetric groups), as floats. */
-    static FloatVector unsigned(int[] words, int wo, int bits, int k) {
-        return (FloatVector) fields(words, wo, bits, k).lanewise(LSHR, 32 - bits).convert(I2F, 0);
+    /** The left shifts of b-bit codes (b = 2, 3, 4 or 8); kernels load them once. */
+    static IntVector shifts(int bits) {
+        return SHIFTS[bits];
     }
 
     /**
-     * Codes 8k..8k+7 sign-extended and then masked: {@code mask = -1} reads a symmetric group, {@code mask = 2^b - 1}
-     * an asymmetric one; hybrid groups choose per group without a branch.
+     * Stream bits {@code [8bk, 8bk + 8b)} of the b-bit group at {@code words[wo]} (b <= 4): codes 8k..8k+7, code 8k
+     * at bit 0 (higher bits are garbage). The group must hold at least 8k + 8 codes.
      */
-    static FloatVector masked(int[] words, int wo, int bits, int k, IntVector mask) {
-        return (FloatVector) fields(words, wo, bits, k).lanewise(ASHR, 32 - bits).and(mask).convert(I2F, 0);
-    }
-
-    /** Lane i: chunk k's code i in the top b bits, garbage below. */
-    private static IntVector fields(int[] words, int wo, int bits, int k) {
-        return switch (bits) {
-            case 2 -> IntVector.broadcast(I, words[wo + (k >> 1)] >>> ((k & 1) << 4)).lanewise(LSHL, SHIFT_2);
-            case 3 -> IntVector.broadcast(I, field3(words, wo, k)).lanewise(LSHL, SHIFT_3);
-            case 4 -> IntVector.broadcast(I, words[wo + k]).lanewise(LSHL, SHIFT_4);
-            default -> IntVector.broadcast(I, words[wo + 2 * k])
-                    .blend(IntVector.broadcast(I, words[wo + 2 * k + 1]), HIGH_HALF).lanewise(LSHL, SHIFT_8);
-        };
-    }
-
-    /** Stream bits [24k, 24k + 24) of a 3-bit group: codes 8k..8k+7 at bits 0..23. */
-    static int field3(int[] words, int wo, int k) {
-        int bit = 24 * k;
+    static int field(int[] words, int wo, int bits, int k) {
+        int bit = 8 * bits * k;
         int w = wo + (bit >>> 5);
         int shift = bit & 31;
-        return shift > 8 ? (words[w] >>> shift) | (words[w + 1] << (32 - shift)) : words[w] >>> shift;
+        int f = words[w] >>> shift;
+        return shift + 8 * bits > 32 ? f | words[w + 1] << (32 - shift) : f;
     }
 
-    /** The mask {@link #masked} takes for an asymmetric ({@code 2^b - 1}) or symmetric ({@code -1}) group. */
-    static int codeMask(int bits, boolean asymmetric) {
-        return asymmetric ? (1 << bits) - 1 : -1;
+    /**
+     * What to XOR into a chunk's field (or an 8-bit chunk's words) to read an asymmetric group's unsigned codes u
+     * as {@code u - 2^(b-1)} through the signed path: every code's top bit; 0 for a symmetric group.
+     */
+    static int flip(int bits, boolean asymmetric) {
+        if (!asymmetric) {
+            return 0;
+        }
+        int f = 0;
+        for (int i = 0; i < 32 / bits; i++) {
+            f |= 1 << (bits * i + bits - 1);
+        }
+        return f;
+    }
+
+    /**
+     * Codes 8k..8k+7 of a b-bit group (b <= 4) as floats: sign-extended two's complement codes, or for an
+     * asymmetric group read with {@code flip(b, true)}, its unsigned codes minus {@code 2^(b-1)}.
+     */
+    static FloatVector signed(int[] words, int wo, int bits, int k, IntVector shifts, int flip) {
+        return (FloatVector) IntVector.broadcast(I, field(words, wo, bits, k) ^ flip).lanewise(LSHL, shifts)
+                .lanewise(ASHR, 32 - bits).convert(I2F, 0);
+    }
+
+    /** Codes 8k..8k+7 of a b-bit group (b <= 4), unsigned, as floats. */
+    static FloatVector unsigned(int[] words, int wo, int bits, int k, IntVector shifts) {
+        return (FloatVector) IntVector.broadcast(I, field(words, wo, bits, k)).lanewise(LSHL, shifts)
+                .lanewise(LSHR, 32 - bits).convert(I2F, 0);
+    }
+
+    /** Codes 8k..8k+7 of an 8-bit group, as {@link #signed} reads them. */
+    static FloatVector bytes(int[] words, int wo, int k, int flip) {
+        return (FloatVector) bytes(words, wo, k, flip, true);
+    }
+
+    /** Codes 8k..8k+7 of an 8-bit group, unsigned. */
+    static FloatVector unsignedBytes(int[] words, int wo, int k) {
+        return (FloatVector) bytes(words, wo, k, 0, false);
+    }
+
+    private static jdk.incubator.vector.Vector<Float> bytes(int[] words, int wo, int k, int flip, boolean signed) {
+        IntVector x = IntVector.broadcast(I, words[wo + 2 * k] ^ flip)
+                .blend(IntVector.broadcast(I, words[wo + 2 * k + 1] ^ flip), HIGH_HALF).lanewise(LSHL, SHIFTS[8]);
+        return (signed ? x.lanewise(ASHR, 24) : x.lanewise(LSHR, 24)).convert(I2F, 0);
     }
 }

@@ -6,7 +6,6 @@ import io.innerq.cache.Positions;
 import io.innerq.port.out.KvCache;
 import io.innerq.port.out.KvCachePort.CacheGeometry;
 import io.innerq.quant.BitPacking;
-import io.innerq.quant.GroupQuantizer;
 import io.innerq.quant.QuantMode;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -14,7 +13,6 @@ import jdk.incubator.vector.IntVector;
 import java.util.Arrays;
 
 import static io.innerq.cpu.Lanes.F;
-import static io.innerq.cpu.Lanes.I;
 import static io.innerq.cpu.Lanes.L;
 import static jdk.incubator.vector.VectorOperators.ADD;
 
@@ -31,15 +29,13 @@ import static jdk.incubator.vector.VectorOperators.ADD;
  *       (+ {@code z * sum_i p_j[i]}, the hybrid flag in the scale's sign bit), lanes = tokens. Channels sweep tiles
  *       of {@link #BLOCKS_PER_TILE} blocks, so that the tile's probabilities stay in L1.</li>
  * </ul>
- * Groups of 32 (the presets) take unrolled kernels; other group sizes a general one, with a scalar tail for group
- * sizes that are not a multiple of 8. The sink, the windows and the running prompt go through the fp32 kernels.
+ * Groups of 32 codes of 2 to 4 bits (the presets) take unrolled kernels; other group sizes and 8-bit codes a general
+ * one, with a scalar tail for group sizes that are not a multiple of 8. The sink, the windows and the running prompt go through the fp32 kernels.
  */
 final class VectorInnerqKvCache implements KvCache {
 
     /** Value blocks per tile: {@code 4 heads x 32 blocks x 32 tokens} of probabilities, 16 KiB. */
     private static final int BLOCKS_PER_TILE = 32;
-    /** The mask that keeps sign-extended codes as they are. */
-    private static final IntVector ALL_BITS = IntVector.broadcast(I, -1);
 
     private final InnerqKvCache storage;
     private final CacheGeometry g;
@@ -135,7 +131,7 @@ final class VectorInnerqKvCache implements KvCache {
                 int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
                 DenseKernels.scores(sinkK, kvh * sinkSlots * hd, hd, sinkEnd, hd, q, h0 * hd, hd,
                         scores, h0 * capacity, capacity, nb, scale);
-                if (keysSymmetric && kGroup == 32) {
+                if (keysSymmetric && kGroup == 32 && kBits <= 4) {
                     keyScores32(layer, kvh, kEnd, j0, nb, scale);
                 } else {
                     keyScores(layer, kvh, kEnd, j0, nb, scale);
@@ -159,7 +155,7 @@ final class VectorInnerqKvCache implements KvCache {
                 int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
                 DenseKernels.values(sinkV, kvh * sinkSlots * hd, hd, sinkEnd, hd, scores, h0 * capacity, capacity,
                         out, h0 * hd, hd, nb);
-                if (vGroup == 32) {
+                if (vGroup == 32 && vBits <= 4) {
                     values32(layer, kvh, vBlocks, j0, nb, out);
                 } else {
                     values(layer, kvh, vBlocks, j0, nb, out);
@@ -234,70 +230,90 @@ final class VectorInnerqKvCache implements KvCache {
     private void keyScores32(int layer, int kvh, int kEnd, int j0, int nb, float scale) {
         int[] codes = storage.keyCodes(layer);
         short[] scales = storage.keyScales(layer);
+        int bits = kBits;
+        int words = kWords;
+        int groups = kGroups;
         int x0 = j0 * hd;
-        int x1 = x0 + Math.min(1, nb - 1) * hd;
-        int x2 = x0 + Math.min(2, nb - 1) * hd;
-        int x3 = x0 + Math.min(3, nb - 1) * hd;
+        int x1 = DenseKernels.row(x0, hd, 1, nb);
+        int x2 = DenseKernels.row(x0, hd, 2, nb);
+        int x3 = DenseKernels.row(x0, hd, 3, nb);
         int s0 = (kvh * perKv + j0) * capacity;
+        int s1 = DenseKernels.row(s0, capacity, 1, nb);
+        int s2 = DenseKernels.row(s0, capacity, 2, nb);
+        int s3 = DenseKernels.row(s0, capacity, 3, nb);
+        IntVector shifts = Lanes.shifts(bits);
         for (int t = sink; t < kEnd; t++) {
-            int groupBase = (kvh * keyTokenSlots + t - sink) * kGroups;
+            int groupBase = (kvh * keyTokenSlots + t - sink) * groups;
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = FloatVector.zero(F);
             FloatVector a2 = FloatVector.zero(F);
             FloatVector a3 = FloatVector.zero(F);
-            for (int kg = 0; kg < kGroups; kg++) {
-                int wo = (groupBase + kg) * kWords;
+            for (int kg = 0; kg < groups; kg++) {
+                int wo = (groupBase + kg) * words;
                 int c = kg * 32;
-                FloatVector k = Lanes.signed(codes, wo, kBits, 0);
+                FloatVector k = Lanes.signed(codes, wo, bits, 0, shifts, 0);
                 FloatVector p0 = k.mul(FloatVector.fromArray(F, qf, x0 + c));
                 FloatVector p1 = k.mul(FloatVector.fromArray(F, qf, x1 + c));
                 FloatVector p2 = k.mul(FloatVector.fromArray(F, qf, x2 + c));
                 FloatVector p3 = k.mul(FloatVector.fromArray(F, qf, x3 + c));
-                k = Lanes.signed(codes, wo, kBits, 1);
+                k = Lanes.signed(codes, wo, bits, 1, shifts, 0);
                 p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 8), p0);
                 p1 = k.fma(FloatVector.fromArray(F, qf, x1 + c + 8), p1);
                 p2 = k.fma(FloatVector.fromArray(F, qf, x2 + c + 8), p2);
                 p3 = k.fma(FloatVector.fromArray(F, qf, x3 + c + 8), p3);
-                k = Lanes.signed(codes, wo, kBits, 2);
+                k = Lanes.signed(codes, wo, bits, 2, shifts, 0);
                 p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 16), p0);
                 p1 = k.fma(FloatVector.fromArray(F, qf, x1 + c + 16), p1);
                 p2 = k.fma(FloatVector.fromArray(F, qf, x2 + c + 16), p2);
                 p3 = k.fma(FloatVector.fromArray(F, qf, x3 + c + 16), p3);
-                k = Lanes.signed(codes, wo, kBits, 3);
+                k = Lanes.signed(codes, wo, bits, 3, shifts, 0);
                 p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 24), p0);
                 p1 = k.fma(FloatVector.fromArray(F, qf, x1 + c + 24), p1);
                 p2 = k.fma(FloatVector.fromArray(F, qf, x2 + c + 24), p2);
                 p3 = k.fma(FloatVector.fromArray(F, qf, x3 + c + 24), p3);
-                FloatVector s = FloatVector.broadcast(F, GroupQuantizer.scale(scales[groupBase + kg]));
+                FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat(scales[groupBase + kg])); // sign clear
                 a0 = p0.fma(s, a0);
                 a1 = p1.fma(s, a1);
                 a2 = p2.fma(s, a2);
                 a3 = p3.fma(s, a3);
             }
-            DenseKernels.store(scores, s0 + t, capacity, nb, a0.reduceLanes(ADD) * scale, a1.reduceLanes(ADD) * scale,
-                    a2.reduceLanes(ADD) * scale, a3.reduceLanes(ADD) * scale);
+            float r0 = a0.reduceLanes(ADD) * scale;
+            float r1 = a1.reduceLanes(ADD) * scale;
+            float r2 = a2.reduceLanes(ADD) * scale;
+            float r3 = a3.reduceLanes(ADD) * scale;
+            scores[s0 + t] = r0;
+            scores[s1 + t] = r1;
+            scores[s2 + t] = r2;
+            scores[s3 + t] = r3;
         }
     }
 
     /**
      * Scores of the quantized keys {@code [S, kEnd)}, any group size and quantization mode: lane groups of codes
-     * (masked per group: asymmetric codes are unsigned), a scalar tail for group sizes not a multiple of 8, and
-     * {@code z * sum(q * f)} for asymmetric groups.
+     * (an asymmetric group's codes read as {@code u - 2^(b-1)}, see {@link Lanes}), a scalar tail for group sizes
+     * that are not a multiple of 8, and {@code (z + s * 2^(b-1)) * sum(q * f)} for asymmetric groups.
      */
     private void keyScores(int layer, int kvh, int kEnd, int j0, int nb, float scale) {
         int[] codes = storage.keyCodes(layer);
         short[] scales = storage.keyScales(layer);
         short[] zeros = storage.keyZeros(layer);
+        int bits = kBits;
         int x0 = j0 * hd;
-        int x1 = x0 + Math.min(1, nb - 1) * hd;
-        int x2 = x0 + Math.min(2, nb - 1) * hd;
-        int x3 = x0 + Math.min(3, nb - 1) * hd;
+        int x1 = DenseKernels.row(x0, hd, 1, nb);
+        int x2 = DenseKernels.row(x0, hd, 2, nb);
+        int x3 = DenseKernels.row(x0, hd, 3, nb);
         int m0 = j0 * kGroups;
-        int m1 = m0 + Math.min(1, nb - 1) * kGroups;
-        int m2 = m0 + Math.min(2, nb - 1) * kGroups;
-        int m3 = m0 + Math.min(3, nb - 1) * kGroups;
+        int m1 = DenseKernels.row(m0, kGroups, 1, nb);
+        int m2 = DenseKernels.row(m0, kGroups, 2, nb);
+        int m3 = DenseKernels.row(m0, kGroups, 3, nb);
         int s0 = (kvh * perKv + j0) * capacity;
+        int s1 = DenseKernels.row(s0, capacity, 1, nb);
+        int s2 = DenseKernels.row(s0, capacity, 2, nb);
+        int s3 = DenseKernels.row(s0, capacity, 3, nb);
         int chunks = kGroup / L;
+        IntVector shifts = Lanes.shifts(bits);
+        int flipAll = Lanes.flip(bits, true);
+        float half = 1 << (bits - 1);
         for (int t = sink; t < kEnd; t++) {
             int groupBase = (kvh * keyTokenSlots + t - sink) * kGroups;
             FloatVector a0 = FloatVector.zero(F);
@@ -311,9 +327,9 @@ final class VectorInnerqKvCache implements KvCache {
             int rank = 0;
             for (int kg = 0; kg < kGroups; kg++) {
                 short sb = scales[groupBase + kg];
-                boolean asym = GroupQuantizer.isAsymmetric(sb);
-                float s = GroupQuantizer.scale(sb);
-                IntVector mask = IntVector.broadcast(I, Lanes.codeMask(kBits, asym));
+                boolean asym = sb < 0; // the asymmetric flag: the scale's sign bit
+                float s = Float.float16ToFloat((short) (sb & 0x7FFF));
+                int flip = asym ? flipAll : 0;
                 int wo = (groupBase + kg) * kWords;
                 int c0 = kg * kGroup;
                 FloatVector p0 = FloatVector.zero(F);
@@ -321,71 +337,79 @@ final class VectorInnerqKvCache implements KvCache {
                 FloatVector p2 = FloatVector.zero(F);
                 FloatVector p3 = FloatVector.zero(F);
                 for (int k = 0; k < chunks; k++) {
-                    FloatVector x = Lanes.masked(codes, wo, kBits, k, mask);
+                    FloatVector x = bits == 8 ? Lanes.bytes(codes, wo, k, flip) : Lanes.signed(codes, wo, bits, k, shifts, flip);
                     int c = c0 + k * L;
                     p0 = x.fma(FloatVector.fromArray(F, qf, x0 + c), p0);
                     p1 = x.fma(FloatVector.fromArray(F, qf, x1 + c), p1);
                     p2 = x.fma(FloatVector.fromArray(F, qf, x2 + c), p2);
                     p3 = x.fma(FloatVector.fromArray(F, qf, x3 + c), p3);
                 }
-                float u0 = 0f;
-                float u1 = 0f;
-                float u2 = 0f;
-                float u3 = 0f;
-                for (int i = chunks * L; i < kGroup; i++) {
-                    float x = asym ? BitPacking.unsigned(codes, wo, kBits, i) : BitPacking.signed(codes, wo, kBits, i);
-                    int c = c0 + i;
-                    u0 += qf[x0 + c] * x;
-                    u1 += qf[x1 + c] * x;
-                    u2 += qf[x2 + c] * x;
-                    u3 += qf[x3 + c] * x;
-                }
                 FloatVector sv = FloatVector.broadcast(F, s);
                 a0 = p0.fma(sv, a0);
                 a1 = p1.fma(sv, a1);
                 a2 = p2.fma(sv, a2);
                 a3 = p3.fma(sv, a3);
-                r0 += s * u0;
-                r1 += s * u1;
-                r2 += s * u2;
-                r3 += s * u3;
-                if (asym) {
-                    float z = Float.float16ToFloat(zeros[groupBase + rank++]);
+                for (int i = chunks * L; i < kGroup; i++) { // codes past the last lane group, read the same way
+                    float x = s * (asym ? BitPacking.unsigned(codes, wo, bits, i) - half : BitPacking.signed(codes, wo, bits, i));
+                    int c = c0 + i;
+                    r0 += qf[x0 + c] * x;
+                    r1 += qf[x1 + c] * x;
+                    r2 += qf[x2 + c] * x;
+                    r3 += qf[x3 + c] * x;
+                }
+                if (asym) { // s * u + z = s * (u - half) + (z + s * half)
+                    float z = Float.float16ToFloat(zeros[groupBase + rank++]) + s * half;
                     r0 += z * qSum[m0 + kg];
                     r1 += z * qSum[m1 + kg];
                     r2 += z * qSum[m2 + kg];
                     r3 += z * qSum[m3 + kg];
                 }
             }
-            DenseKernels.store(scores, s0 + t, capacity, nb, (a0.reduceLanes(ADD) + r0) * scale,
-                    (a1.reduceLanes(ADD) + r1) * scale, (a2.reduceLanes(ADD) + r2) * scale,
-                    (a3.reduceLanes(ADD) + r3) * scale);
+            r0 = (a0.reduceLanes(ADD) + r0) * scale;
+            r1 = (a1.reduceLanes(ADD) + r1) * scale;
+            r2 = (a2.reduceLanes(ADD) + r2) * scale;
+            r3 = (a3.reduceLanes(ADD) + r3) * scale;
+            scores[s0 + t] = r0;
+            scores[s1 + t] = r1;
+            scores[s2 + t] = r2;
+            scores[s3 + t] = r3;
         }
     }
 
     /**
      * {@code out_j[c] += s * sum_i p_j[i] c_i (+ z * sum_i p_j[i])} over value blocks {@code [0, blocks)} of 32
-     * tokens, for the block of query heads j0 .. j0 + nb - 1 of KV head kvh.
+     * tokens, for the block of query heads j0 .. j0 + nb - 1 of KV head kvh, codes of 2 to 4 bits.
      */
     private void values32(int layer, int kvh, int blocks, int j0, int nb, float[] out) {
         int[] codes = storage.valueCodes(layer);
         short[] scales = storage.valueScales(layer);
         short[] zeros = storage.valueZeros(layer);
+        int bits = vBits;
+        int words = vWords;
+        int slots = valueBlockSlots;
+        boolean symmetric = valuesSymmetric;
         int h0 = kvh * perKv + j0;
         int p0 = h0 * capacity + sink;
-        int p1 = p0 + Math.min(1, nb - 1) * capacity;
-        int p2 = p0 + Math.min(2, nb - 1) * capacity;
-        int p3 = p0 + Math.min(3, nb - 1) * capacity;
-        int m0 = j0 * valueBlockSlots;
-        int m1 = m0 + Math.min(1, nb - 1) * valueBlockSlots;
-        int m2 = m0 + Math.min(2, nb - 1) * valueBlockSlots;
-        int m3 = m0 + Math.min(3, nb - 1) * valueBlockSlots;
-        int zeroBase = kvh * valueBlockSlots * hd;
+        int p1 = DenseKernels.row(p0, capacity, 1, nb);
+        int p2 = DenseKernels.row(p0, capacity, 2, nb);
+        int p3 = DenseKernels.row(p0, capacity, 3, nb);
+        int m0 = j0 * slots;
+        int m1 = DenseKernels.row(m0, slots, 1, nb);
+        int m2 = DenseKernels.row(m0, slots, 2, nb);
+        int m3 = DenseKernels.row(m0, slots, 3, nb);
+        int o0 = h0 * hd;
+        int o1 = DenseKernels.row(o0, hd, 1, nb);
+        int o2 = DenseKernels.row(o0, hd, 2, nb);
+        int o3 = DenseKernels.row(o0, hd, 3, nb);
+        int zeroBase = kvh * slots * hd;
+        IntVector shifts = Lanes.shifts(bits);
+        int flipAll = Lanes.flip(bits, true);
+        float half = 1 << (bits - 1);
         for (int b0 = 0; b0 < blocks; b0 += BLOCKS_PER_TILE) {
             int b1 = Math.min(blocks, b0 + BLOCKS_PER_TILE);
             Arrays.fill(zeroCursor, b0, b1, 0);
             for (int c = 0; c < hd; c++) {
-                int groupBase = (kvh * hd + c) * valueBlockSlots;
+                int groupBase = (kvh * hd + c) * slots;
                 FloatVector a0 = FloatVector.zero(F);
                 FloatVector a1 = FloatVector.zero(F);
                 FloatVector a2 = FloatVector.zero(F);
@@ -396,38 +420,39 @@ final class VectorInnerqKvCache implements KvCache {
                 float z3 = 0f;
                 for (int b = b0; b < b1; b++) {
                     short sb = scales[groupBase + b];
-                    boolean asym = GroupQuantizer.isAsymmetric(sb);
-                    IntVector mask = valuesSymmetric ? ALL_BITS : IntVector.broadcast(I, Lanes.codeMask(vBits, asym));
-                    int wo = (groupBase + b) * vWords;
+                    boolean asym = sb < 0; // the hybrid flag: the scale's sign bit
+                    int flip = asym ? flipAll : 0;
+                    int wo = (groupBase + b) * words;
                     int t = b * 32;
-                    FloatVector x = Lanes.masked(codes, wo, vBits, 0, mask);
+                    FloatVector x = Lanes.signed(codes, wo, bits, 0, shifts, flip);
                     FloatVector q0 = x.mul(FloatVector.fromArray(F, scores, p0 + t));
                     FloatVector q1 = x.mul(FloatVector.fromArray(F, scores, p1 + t));
                     FloatVector q2 = x.mul(FloatVector.fromArray(F, scores, p2 + t));
                     FloatVector q3 = x.mul(FloatVector.fromArray(F, scores, p3 + t));
-                    x = Lanes.masked(codes, wo, vBits, 1, mask);
+                    x = Lanes.signed(codes, wo, bits, 1, shifts, flip);
                     q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 8), q0);
                     q1 = x.fma(FloatVector.fromArray(F, scores, p1 + t + 8), q1);
                     q2 = x.fma(FloatVector.fromArray(F, scores, p2 + t + 8), q2);
                     q3 = x.fma(FloatVector.fromArray(F, scores, p3 + t + 8), q3);
-                    x = Lanes.masked(codes, wo, vBits, 2, mask);
+                    x = Lanes.signed(codes, wo, bits, 2, shifts, flip);
                     q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 16), q0);
                     q1 = x.fma(FloatVector.fromArray(F, scores, p1 + t + 16), q1);
                     q2 = x.fma(FloatVector.fromArray(F, scores, p2 + t + 16), q2);
                     q3 = x.fma(FloatVector.fromArray(F, scores, p3 + t + 16), q3);
-                    x = Lanes.masked(codes, wo, vBits, 3, mask);
+                    x = Lanes.signed(codes, wo, bits, 3, shifts, flip);
                     q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 24), q0);
                     q1 = x.fma(FloatVector.fromArray(F, scores, p1 + t + 24), q1);
                     q2 = x.fma(FloatVector.fromArray(F, scores, p2 + t + 24), q2);
                     q3 = x.fma(FloatVector.fromArray(F, scores, p3 + t + 24), q3);
-                    FloatVector s = FloatVector.broadcast(F, GroupQuantizer.scale(sb));
-                    a0 = q0.fma(s, a0);
-                    a1 = q1.fma(s, a1);
-                    a2 = q2.fma(s, a2);
-                    a3 = q3.fma(s, a3);
-                    if (!valuesSymmetric) {
+                    float s = Float.float16ToFloat((short) (sb & 0x7FFF));
+                    FloatVector sv = FloatVector.broadcast(F, s);
+                    a0 = q0.fma(sv, a0);
+                    a1 = q1.fma(sv, a1);
+                    a2 = q2.fma(sv, a2);
+                    a3 = q3.fma(sv, a3);
+                    if (!symmetric) { // s * u + z = s * (u - half) + (z + s * half), times sum(p)
                         int rank = zeroCursor[b];
-                        float z = asym ? Float.float16ToFloat(zeros[zeroBase + b * hd + rank]) : 0f;
+                        float z = asym ? Float.float16ToFloat(zeros[zeroBase + b * hd + rank]) + s * half : 0f;
                         zeroCursor[b] = asym ? rank + 1 : rank;
                         z0 += z * pSum[m0 + b];
                         z1 += z * pSum[m1 + b];
@@ -435,29 +460,43 @@ final class VectorInnerqKvCache implements KvCache {
                         z3 += z * pSum[m3 + b];
                     }
                 }
-                accumulate(out, h0 * hd + c, nb, a0.reduceLanes(ADD) + z0, a1.reduceLanes(ADD) + z1,
-                        a2.reduceLanes(ADD) + z2, a3.reduceLanes(ADD) + z3);
+                float r0 = out[o0 + c] + a0.reduceLanes(ADD) + z0;
+                float r1 = out[o1 + c] + a1.reduceLanes(ADD) + z1;
+                float r2 = out[o2 + c] + a2.reduceLanes(ADD) + z2;
+                float r3 = out[o3 + c] + a3.reduceLanes(ADD) + z3;
+                out[o0 + c] = r0;
+                out[o1 + c] = r1;
+                out[o2 + c] = r2;
+                out[o3 + c] = r3;
             }
         }
     }
 
-    /** {@link #values32} for any value group size G: lane groups of codes, then a scalar tail when G is 4. */
+    /** {@link #values32} for any value group size G and code width: lane groups of codes, a scalar tail for G = 4. */
     private void values(int layer, int kvh, int blocks, int j0, int nb, float[] out) {
         int[] codes = storage.valueCodes(layer);
         short[] scales = storage.valueScales(layer);
         short[] zeros = storage.valueZeros(layer);
+        int bits = vBits;
         int h0 = kvh * perKv + j0;
         int p0 = h0 * capacity + sink;
-        int p1 = p0 + Math.min(1, nb - 1) * capacity;
-        int p2 = p0 + Math.min(2, nb - 1) * capacity;
-        int p3 = p0 + Math.min(3, nb - 1) * capacity;
+        int p1 = DenseKernels.row(p0, capacity, 1, nb);
+        int p2 = DenseKernels.row(p0, capacity, 2, nb);
+        int p3 = DenseKernels.row(p0, capacity, 3, nb);
         int m0 = j0 * valueBlockSlots;
-        int m1 = m0 + Math.min(1, nb - 1) * valueBlockSlots;
-        int m2 = m0 + Math.min(2, nb - 1) * valueBlockSlots;
-        int m3 = m0 + Math.min(3, nb - 1) * valueBlockSlots;
+        int m1 = DenseKernels.row(m0, valueBlockSlots, 1, nb);
+        int m2 = DenseKernels.row(m0, valueBlockSlots, 2, nb);
+        int m3 = DenseKernels.row(m0, valueBlockSlots, 3, nb);
+        int o0 = h0 * hd;
+        int o1 = DenseKernels.row(o0, hd, 1, nb);
+        int o2 = DenseKernels.row(o0, hd, 2, nb);
+        int o3 = DenseKernels.row(o0, hd, 3, nb);
         int zeroBase = kvh * valueBlockSlots * hd;
         int chunks = vGroup / L;
         int tile = Math.max(1, BLOCKS_PER_TILE * 32 / vGroup);
+        IntVector shifts = Lanes.shifts(bits);
+        int flipAll = Lanes.flip(bits, true);
+        float half = 1 << (bits - 1);
         for (int b0 = 0; b0 < blocks; b0 += tile) {
             int b1 = Math.min(blocks, b0 + tile);
             Arrays.fill(zeroCursor, b0, b1, 0);
@@ -473,9 +512,9 @@ final class VectorInnerqKvCache implements KvCache {
                 float r3 = 0f;
                 for (int b = b0; b < b1; b++) {
                     short sb = scales[groupBase + b];
-                    boolean asym = GroupQuantizer.isAsymmetric(sb);
-                    float s = GroupQuantizer.scale(sb);
-                    IntVector mask = IntVector.broadcast(I, Lanes.codeMask(vBits, asym));
+                    boolean asym = sb < 0; // the hybrid flag: the scale's sign bit
+                    float s = Float.float16ToFloat((short) (sb & 0x7FFF));
+                    int flip = asym ? flipAll : 0;
                     int wo = (groupBase + b) * vWords;
                     int t0 = b * vGroup;
                     FloatVector q0 = FloatVector.zero(F);
@@ -483,59 +522,43 @@ final class VectorInnerqKvCache implements KvCache {
                     FloatVector q2 = FloatVector.zero(F);
                     FloatVector q3 = FloatVector.zero(F);
                     for (int k = 0; k < chunks; k++) {
-                        FloatVector x = Lanes.masked(codes, wo, vBits, k, mask);
+                        FloatVector x = bits == 8 ? Lanes.bytes(codes, wo, k, flip) : Lanes.signed(codes, wo, bits, k, shifts, flip);
                         int t = t0 + k * L;
                         q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t), q0);
                         q1 = x.fma(FloatVector.fromArray(F, scores, p1 + t), q1);
                         q2 = x.fma(FloatVector.fromArray(F, scores, p2 + t), q2);
                         q3 = x.fma(FloatVector.fromArray(F, scores, p3 + t), q3);
                     }
-                    float u0 = 0f;
-                    float u1 = 0f;
-                    float u2 = 0f;
-                    float u3 = 0f;
-                    for (int i = chunks * L; i < vGroup; i++) {
-                        float x = asym ? BitPacking.unsigned(codes, wo, vBits, i) : BitPacking.signed(codes, wo, vBits, i);
-                        int t = t0 + i;
-                        u0 += scores[p0 + t] * x;
-                        u1 += scores[p1 + t] * x;
-                        u2 += scores[p2 + t] * x;
-                        u3 += scores[p3 + t] * x;
-                    }
                     FloatVector sv = FloatVector.broadcast(F, s);
                     a0 = q0.fma(sv, a0);
                     a1 = q1.fma(sv, a1);
                     a2 = q2.fma(sv, a2);
                     a3 = q3.fma(sv, a3);
-                    r0 += s * u0;
-                    r1 += s * u1;
-                    r2 += s * u2;
-                    r3 += s * u3;
-                    if (asym) {
-                        float z = Float.float16ToFloat(zeros[zeroBase + b * hd + zeroCursor[b]++]);
+                    for (int i = chunks * L; i < vGroup; i++) { // tokens past the last lane group (G = 4)
+                        float x = s * (asym ? BitPacking.unsigned(codes, wo, bits, i) - half : BitPacking.signed(codes, wo, bits, i));
+                        int t = t0 + i;
+                        r0 += scores[p0 + t] * x;
+                        r1 += scores[p1 + t] * x;
+                        r2 += scores[p2 + t] * x;
+                        r3 += scores[p3 + t] * x;
+                    }
+                    if (asym) { // s * u + z = s * (u - half) + (z + s * half), times sum(p)
+                        float z = Float.float16ToFloat(zeros[zeroBase + b * hd + zeroCursor[b]++]) + s * half;
                         r0 += z * pSum[m0 + b];
                         r1 += z * pSum[m1 + b];
                         r2 += z * pSum[m2 + b];
                         r3 += z * pSum[m3 + b];
                     }
                 }
-                accumulate(out, h0 * hd + c, nb, a0.reduceLanes(ADD) + r0, a1.reduceLanes(ADD) + r1,
-                        a2.reduceLanes(ADD) + r2, a3.reduceLanes(ADD) + r3);
+                r0 += out[o0 + c] + a0.reduceLanes(ADD);
+                r1 += out[o1 + c] + a1.reduceLanes(ADD);
+                r2 += out[o2 + c] + a2.reduceLanes(ADD);
+                r3 += out[o3 + c] + a3.reduceLanes(ADD);
+                out[o0 + c] = r0;
+                out[o1 + c] = r1;
+                out[o2 + c] = r2;
+                out[o3 + c] = r3;
             }
-        }
-    }
-
-    /** {@code out[o + j * hd] += r_j} for the block's heads j < nb. */
-    private void accumulate(float[] out, int o, int nb, float r0, float r1, float r2, float r3) {
-        out[o] += r0;
-        if (nb > 1) {
-            out[o + hd] += r1;
-        }
-        if (nb > 2) {
-            out[o + 2 * hd] += r2;
-        }
-        if (nb > 3) {
-            out[o + 3 * hd] += r3;
         }
     }
 

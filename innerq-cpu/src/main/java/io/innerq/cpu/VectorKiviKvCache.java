@@ -6,8 +6,8 @@ import io.innerq.cache.Positions;
 import io.innerq.port.out.KvCache;
 import io.innerq.port.out.KvCachePort.CacheGeometry;
 import io.innerq.quant.BitPacking;
-import io.innerq.quant.GroupQuantizer;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 
 import java.util.Arrays;
 
@@ -140,9 +140,14 @@ final class VectorKiviKvCache implements KvCache {
         short[] scales = storage.keyScales(layer);
         short[] zeros = storage.keyZeros(layer);
         int q0 = h0 * hd;
-        int q1 = q0 + Math.min(1, nb - 1) * hd;
-        int q2 = q0 + Math.min(2, nb - 1) * hd;
-        int q3 = q0 + Math.min(3, nb - 1) * hd;
+        int q1 = DenseKernels.row(q0, hd, 1, nb);
+        int q2 = DenseKernels.row(q0, hd, 2, nb);
+        int q3 = DenseKernels.row(q0, hd, 3, nb);
+        int s0 = h0 * capacity;
+        int s1 = DenseKernels.row(s0, capacity, 1, nb);
+        int s2 = DenseKernels.row(s0, capacity, 2, nb);
+        int s3 = DenseKernels.row(s0, capacity, 3, nb);
+        IntVector shifts = Lanes.shifts(bits);
         for (int tg = 0; tg < groups; tg++) {
             int groupBase = (kvh * keyGroupSlots + tg) * hd;
             for (int k = 0; k < kGroup / L; k += 2) { // lane groups k, k + 1: tokens tg*G + 8k .. + 16
@@ -156,10 +161,10 @@ final class VectorKiviKvCache implements KvCache {
                 FloatVector b3 = FloatVector.zero(F);
                 for (int c = 0; c < hd; c++) {
                     int group = groupBase + c;
-                    FloatVector s = FloatVector.broadcast(F, GroupQuantizer.scale(scales[group]));
+                    FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat((short) (scales[group] & 0x7FFF)));
                     FloatVector z = FloatVector.broadcast(F, Float.float16ToFloat(zeros[group]));
-                    FloatVector x = Lanes.unsigned(codes, group * kWords, bits, k).fma(s, z);
-                    FloatVector y = Lanes.unsigned(codes, group * kWords, bits, k + 1).fma(s, z);
+                    FloatVector x = codes(codes, group * kWords, k, shifts).fma(s, z);
+                    FloatVector y = codes(codes, group * kWords, k + 1, shifts).fma(s, z);
                     FloatVector w = FloatVector.broadcast(F, q[q0 + c]);
                     a0 = x.fma(w, a0);
                     b0 = y.fma(w, b0);
@@ -173,12 +178,23 @@ final class VectorKiviKvCache implements KvCache {
                     a3 = x.fma(w, a3);
                     b3 = y.fma(w, b3);
                 }
-                int s0 = h0 * capacity + tg * kGroup + k * L;
-                int s1 = s0 + Math.min(1, nb - 1) * capacity;
-                int s2 = s0 + Math.min(2, nb - 1) * capacity;
-                int s3 = s0 + Math.min(3, nb - 1) * capacity;
-                DenseKernels.store(scores, 0, s0, s1, s2, s3, nb, a0.mul(scale), a1.mul(scale), a2.mul(scale), a3.mul(scale));
-                DenseKernels.store(scores, L, s0, s1, s2, s3, nb, b0.mul(scale), b1.mul(scale), b2.mul(scale), b3.mul(scale));
+                int t = tg * kGroup + k * L;
+                a0 = a0.mul(scale);
+                a1 = a1.mul(scale);
+                a2 = a2.mul(scale);
+                a3 = a3.mul(scale);
+                b0 = b0.mul(scale);
+                b1 = b1.mul(scale);
+                b2 = b2.mul(scale);
+                b3 = b3.mul(scale);
+                a0.intoArray(scores, s0 + t);
+                a1.intoArray(scores, s1 + t);
+                a2.intoArray(scores, s2 + t);
+                a3.intoArray(scores, s3 + t);
+                b0.intoArray(scores, s0 + t + L);
+                b1.intoArray(scores, s1 + t + L);
+                b2.intoArray(scores, s2 + t + L);
+                b3.intoArray(scores, s3 + t + L);
             }
         }
     }
@@ -192,14 +208,15 @@ final class VectorKiviKvCache implements KvCache {
         short[] scales = storage.valueScales(layer);
         short[] zeros = storage.valueZeros(layer);
         int p0 = h0 * capacity;
-        int p1 = p0 + Math.min(1, nb - 1) * capacity;
-        int p2 = p0 + Math.min(2, nb - 1) * capacity;
-        int p3 = p0 + Math.min(3, nb - 1) * capacity;
+        int p1 = DenseKernels.row(p0, capacity, 1, nb);
+        int p2 = DenseKernels.row(p0, capacity, 2, nb);
+        int p3 = DenseKernels.row(p0, capacity, 3, nb);
         int o0 = h0 * hd;
-        int o1 = o0 + Math.min(1, nb - 1) * hd;
-        int o2 = o0 + Math.min(2, nb - 1) * hd;
-        int o3 = o0 + Math.min(3, nb - 1) * hd;
+        int o1 = DenseKernels.row(o0, hd, 1, nb);
+        int o2 = DenseKernels.row(o0, hd, 2, nb);
+        int o3 = DenseKernels.row(o0, hd, 3, nb);
         int chunks = vGroup / L;
+        IntVector shifts = Lanes.shifts(bits);
         for (int t0 = 0; t0 < tokens; t0 += TILE) {
             int t1 = Math.min(tokens, t0 + TILE);
             for (int vg = 0; vg < vGroups; vg++) {
@@ -216,10 +233,10 @@ final class VectorKiviKvCache implements KvCache {
                     FloatVector b3 = FloatVector.fromArray(F, out, o3 + c + L);
                     for (int t = t0; t < t1; t++) {
                         int group = (kvh * valueTokenSlots + t) * vGroups + vg;
-                        FloatVector s = FloatVector.broadcast(F, GroupQuantizer.scale(scales[group]));
+                        FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat((short) (scales[group] & 0x7FFF)));
                         FloatVector z = FloatVector.broadcast(F, Float.float16ToFloat(zeros[group]));
-                        FloatVector x = Lanes.unsigned(codes, group * vWords, bits, k).fma(s, z);
-                        FloatVector y = Lanes.unsigned(codes, group * vWords, bits, k + 1).fma(s, z);
+                        FloatVector x = codes(codes, group * vWords, k, shifts).fma(s, z);
+                        FloatVector y = codes(codes, group * vWords, k + 1, shifts).fma(s, z);
                         FloatVector w = FloatVector.broadcast(F, scores[p0 + t]);
                         a0 = x.fma(w, a0);
                         b0 = y.fma(w, b0);
@@ -233,8 +250,14 @@ final class VectorKiviKvCache implements KvCache {
                         a3 = x.fma(w, a3);
                         b3 = y.fma(w, b3);
                     }
-                    DenseKernels.store(out, c, o0, o1, o2, o3, nb, a0, a1, a2, a3);
-                    DenseKernels.store(out, c + L, o0, o1, o2, o3, nb, b0, b1, b2, b3);
+                    a0.intoArray(out, o0 + c);
+                    a1.intoArray(out, o1 + c);
+                    a2.intoArray(out, o2 + c);
+                    a3.intoArray(out, o3 + c);
+                    b0.intoArray(out, o0 + c + L);
+                    b1.intoArray(out, o1 + c + L);
+                    b2.intoArray(out, o2 + c + L);
+                    b3.intoArray(out, o3 + c + L);
                 }
                 for (; k < chunks; k++) { // a single lane group (Gv = 8, 24, ...)
                     int c = vg * vGroup + k * L;
@@ -244,44 +267,46 @@ final class VectorKiviKvCache implements KvCache {
                     FloatVector a3 = FloatVector.fromArray(F, out, o3 + c);
                     for (int t = t0; t < t1; t++) {
                         int group = (kvh * valueTokenSlots + t) * vGroups + vg;
-                        FloatVector s = FloatVector.broadcast(F, GroupQuantizer.scale(scales[group]));
+                        FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat((short) (scales[group] & 0x7FFF)));
                         FloatVector z = FloatVector.broadcast(F, Float.float16ToFloat(zeros[group]));
-                        FloatVector x = Lanes.unsigned(codes, group * vWords, bits, k).fma(s, z);
+                        FloatVector x = codes(codes, group * vWords, k, shifts).fma(s, z);
                         a0 = x.fma(FloatVector.broadcast(F, scores[p0 + t]), a0);
                         a1 = x.fma(FloatVector.broadcast(F, scores[p1 + t]), a1);
                         a2 = x.fma(FloatVector.broadcast(F, scores[p2 + t]), a2);
                         a3 = x.fma(FloatVector.broadcast(F, scores[p3 + t]), a3);
                     }
-                    DenseKernels.store(out, c, o0, o1, o2, o3, nb, a0, a1, a2, a3);
+                    a0.intoArray(out, o0 + c);
+                    a1.intoArray(out, o1 + c);
+                    a2.intoArray(out, o2 + c);
+                    a3.intoArray(out, o3 + c);
                 }
                 for (int i = chunks * L; i < vGroup; i++) { // channels past the last lane group (head_dim % 8)
                     int c = vg * vGroup + i;
-                    float r0 = 0f;
-                    float r1 = 0f;
-                    float r2 = 0f;
-                    float r3 = 0f;
+                    float r0 = out[o0 + c];
+                    float r1 = out[o1 + c];
+                    float r2 = out[o2 + c];
+                    float r3 = out[o3 + c];
                     for (int t = t0; t < t1; t++) {
                         int group = (kvh * valueTokenSlots + t) * vGroups + vg;
-                        float x = GroupQuantizer.scale(scales[group]) * BitPacking.unsigned(codes, group * vWords, bits, i)
+                        float x = Float.float16ToFloat((short) (scales[group] & 0x7FFF)) * BitPacking.unsigned(codes, group * vWords, bits, i)
                                 + Float.float16ToFloat(zeros[group]);
                         r0 += scores[p0 + t] * x;
                         r1 += scores[p1 + t] * x;
                         r2 += scores[p2 + t] * x;
                         r3 += scores[p3 + t] * x;
                     }
-                    out[o0 + c] += r0;
-                    if (nb > 1) {
-                        out[o1 + c] += r1;
-                    }
-                    if (nb > 2) {
-                        out[o2 + c] += r2;
-                    }
-                    if (nb > 3) {
-                        out[o3 + c] += r3;
-                    }
+                    out[o0 + c] = r0;
+                    out[o1 + c] = r1;
+                    out[o2 + c] = r2;
+                    out[o3 + c] = r3;
                 }
             }
         }
+    }
+
+    /** Codes 8k..8k+7 of the group at {@code words[wo]}, unsigned, as floats. */
+    private FloatVector codes(int[] words, int wo, int k, IntVector shifts) {
+        return bits == 8 ? Lanes.unsignedBytes(words, wo, k) : Lanes.unsigned(words, wo, bits, k, shifts);
     }
 
     @Override

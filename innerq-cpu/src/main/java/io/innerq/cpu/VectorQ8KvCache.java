@@ -94,9 +94,13 @@ final class VectorQ8KvCache implements KvCache {
         int vectorEnd = group & -L;
         float scale = Fp32Attention.scoreScale(hd);
         int q0 = h0 * hd;
-        int q1 = q0 + Math.min(1, nb - 1) * hd;
-        int q2 = q0 + Math.min(2, nb - 1) * hd;
-        int q3 = q0 + Math.min(3, nb - 1) * hd;
+        int q1 = DenseKernels.row(q0, hd, 1, nb);
+        int q2 = DenseKernels.row(q0, hd, 2, nb);
+        int q3 = DenseKernels.row(q0, hd, 3, nb);
+        int s0 = h0 * capacity;
+        int s1 = DenseKernels.row(s0, capacity, 1, nb);
+        int s2 = DenseKernels.row(s0, capacity, 2, nb);
+        int s3 = DenseKernels.row(s0, capacity, 3, nb);
         for (int t = 0; t < n; t++) {
             int ko = t * kvDim + kvh * hd;
             int go = t * groups + kvh * groupsPerHead;
@@ -121,16 +125,16 @@ final class VectorQ8KvCache implements KvCache {
                     p2 = x.fma(FloatVector.fromArray(F, q, q2 + c), p2);
                     p3 = x.fma(FloatVector.fromArray(F, q, q3 + c), p3);
                 }
-                float s0 = 0f;
-                float s1 = 0f;
-                float s2 = 0f;
-                float s3 = 0f;
+                float u0 = 0f;
+                float u1 = 0f;
+                float u2 = 0f;
+                float u3 = 0f;
                 for (int c = c0 + vectorEnd; c < c0 + group; c++) {
                     float x = codes[ko + c];
-                    s0 += x * q[q0 + c];
-                    s1 += x * q[q1 + c];
-                    s2 += x * q[q2 + c];
-                    s3 += x * q[q3 + c];
+                    u0 += x * q[q0 + c];
+                    u1 += x * q[q1 + c];
+                    u2 += x * q[q2 + c];
+                    u3 += x * q[q3 + c];
                 }
                 float db = Float.float16ToFloat(d[go + b]);
                 FloatVector dv = FloatVector.broadcast(F, db);
@@ -138,13 +142,19 @@ final class VectorQ8KvCache implements KvCache {
                 a1 = p1.fma(dv, a1);
                 a2 = p2.fma(dv, a2);
                 a3 = p3.fma(dv, a3);
-                r0 += db * s0;
-                r1 += db * s1;
-                r2 += db * s2;
-                r3 += db * s3;
+                r0 += db * u0;
+                r1 += db * u1;
+                r2 += db * u2;
+                r3 += db * u3;
             }
-            DenseKernels.store(scores, h0 * capacity + t, capacity, nb, (a0.reduceLanes(ADD) + r0) * scale,
-                    (a1.reduceLanes(ADD) + r1) * scale, (a2.reduceLanes(ADD) + r2) * scale, (a3.reduceLanes(ADD) + r3) * scale);
+            r0 = (a0.reduceLanes(ADD) + r0) * scale;
+            r1 = (a1.reduceLanes(ADD) + r1) * scale;
+            r2 = (a2.reduceLanes(ADD) + r2) * scale;
+            r3 = (a3.reduceLanes(ADD) + r3) * scale;
+            scores[s0 + t] = r0;
+            scores[s1 + t] = r1;
+            scores[s2 + t] = r2;
+            scores[s3 + t] = r3;
         }
     }
 
