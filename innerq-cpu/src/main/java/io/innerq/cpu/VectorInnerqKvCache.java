@@ -420,8 +420,8 @@ final class VectorInnerqKvCache implements KvCache {
                 float z3 = 0f;
                 for (int b = b0; b < b1; b++) {
                     short sb = scales[groupBase + b];
-                    boolean asym = sb < 0; // the hybrid flag: the scale's sign bit
-                    int flip = asym ? flipAll : 0;
+                    int asym = (sb >> 15) & 1; // the hybrid flag, the scale's sign bit: 1 for an asymmetric group
+                    int flip = flipAll & -asym;
                     int wo = (groupBase + b) * words;
                     int t = b * 32;
                     FloatVector x = Lanes.signed(codes, wo, bits, 0, shifts, flip);
@@ -450,10 +450,10 @@ final class VectorInnerqKvCache implements KvCache {
                     a1 = q1.fma(sv, a1);
                     a2 = q2.fma(sv, a2);
                     a3 = q3.fma(sv, a3);
-                    if (!symmetric) { // s * u + z = s * (u - half) + (z + s * half), times sum(p)
+                    if (!symmetric) { // s * u + z = s * (u - half) + (z + s * half), times sum(p); no branch on the flag
                         int rank = zeroCursor[b];
-                        float z = asym ? Float.float16ToFloat(zeros[zeroBase + b * hd + rank]) + s * half : 0f;
-                        zeroCursor[b] = asym ? rank + 1 : rank;
+                        zeroCursor[b] = rank + asym;
+                        float z = asym * (Float.float16ToFloat(zeros[zeroBase + b * hd + rank]) + s * half);
                         z0 += z * pSum[m0 + b];
                         z1 += z * pSum[m1 + b];
                         z2 += z * pSum[m2 + b];

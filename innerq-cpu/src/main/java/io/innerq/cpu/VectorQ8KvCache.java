@@ -12,14 +12,12 @@ import java.util.Arrays;
 
 import static io.innerq.cpu.Lanes.F;
 import static io.innerq.cpu.Lanes.L;
-import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.B2F;
 
 /**
- * The q8_0 cache ({@link Q8KvCache}'s storage) with vectorized attention. Keys are grouped per token over channels,
- * along the score's reduction: each group's int8 codes are dotted with q and its scale d applied once. Values are
- * grouped along the output, so a tile of {@link #TILE} tokens is dequantized ({@code d * c}, shared by the query
- * heads of a KV head) into scratch and reduced by the fp32 kernel.
+ * The q8_0 cache ({@link Q8KvCache}'s storage) with vectorized attention, as llama.cpp's CPU backend does it: a tile
+ * of {@link #TILE} tokens is dequantized ({@code d * c}: int8 lanes widened to fp32, one multiply shared by the
+ * query heads of a KV head) into L1/L2 scratch and reduced by the fp32 kernels, for keys and values alike.
  */
 final class VectorQ8KvCache implements KvCache {
 
@@ -30,7 +28,7 @@ final class VectorQ8KvCache implements KvCache {
     private final CacheGeometry g;
     private final int capacity;
     private final int group;         // Gq: channels per group
-    private final float[] tile;      // fp32 [TILE][kvHead][channel]: dequantized values
+    private final float[] tile;      // fp32 [TILE][kvHead][channel]: dequantized keys, then values
     private final float[] scores;    // [heads][capacity] scores, then exp(score - max)
     private final float[] sums;      // [heads] sum of exp(score - max)
 
@@ -55,10 +53,17 @@ final class VectorQ8KvCache implements KvCache {
         int n = position + 1;
         int hd = g.headDim();
         int perKv = g.groupSize();
-        for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
-            for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                int h0 = kvh * perKv + j0;
-                keyScores(storage.keys(layer), storage.keyScales(layer), kvh, n, q, h0, Math.min(DenseKernels.BLOCK, perKv - j0));
+        float scale = Fp32Attention.scoreScale(hd);
+        for (int t0 = 0; t0 < n; t0 += TILE) {
+            int tokens = Math.min(TILE, n - t0);
+            dequantize(storage.keys(layer), storage.keyScales(layer), t0, tokens);
+            for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
+                for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
+                    int h0 = kvh * perKv + j0;
+                    int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
+                    DenseKernels.scores(tile, kvh * hd, g.kvDim(), tokens, hd, q, h0 * hd, hd,
+                            scores, h0 * capacity + t0, capacity, nb, scale);
+                }
             }
         }
         for (int h = 0; h < g.heads(); h++) {
@@ -82,83 +87,7 @@ final class VectorQ8KvCache implements KvCache {
         }
     }
 
-    /**
-     * Scores of tokens {@code [0, n)} for query heads {@code h0 .. h0 + nb - 1} of KV head kvh: per group,
-     * {@code d * sum_i q_i c_i}.
-     */
-    private void keyScores(byte[] codes, short[] d, int kvh, int n, float[] q, int h0, int nb) {
-        int hd = g.headDim();
-        int kvDim = g.kvDim();
-        int groups = kvDim / group;
-        int groupsPerHead = hd / group;
-        int vectorEnd = group & -L;
-        float scale = Fp32Attention.scoreScale(hd);
-        int q0 = h0 * hd;
-        int q1 = DenseKernels.row(q0, hd, 1, nb);
-        int q2 = DenseKernels.row(q0, hd, 2, nb);
-        int q3 = DenseKernels.row(q0, hd, 3, nb);
-        int s0 = h0 * capacity;
-        int s1 = DenseKernels.row(s0, capacity, 1, nb);
-        int s2 = DenseKernels.row(s0, capacity, 2, nb);
-        int s3 = DenseKernels.row(s0, capacity, 3, nb);
-        for (int t = 0; t < n; t++) {
-            int ko = t * kvDim + kvh * hd;
-            int go = t * groups + kvh * groupsPerHead;
-            FloatVector a0 = FloatVector.zero(F);
-            FloatVector a1 = FloatVector.zero(F);
-            FloatVector a2 = FloatVector.zero(F);
-            FloatVector a3 = FloatVector.zero(F);
-            float r0 = 0f;
-            float r1 = 0f;
-            float r2 = 0f;
-            float r3 = 0f;
-            for (int b = 0; b < groupsPerHead; b++) {
-                int c0 = b * group;
-                FloatVector p0 = FloatVector.zero(F);
-                FloatVector p1 = FloatVector.zero(F);
-                FloatVector p2 = FloatVector.zero(F);
-                FloatVector p3 = FloatVector.zero(F);
-                for (int c = c0; c < c0 + vectorEnd; c += L) {
-                    FloatVector x = (FloatVector) ByteVector.fromArray(B, codes, ko + c).convertShape(B2F, F, 0);
-                    p0 = x.fma(FloatVector.fromArray(F, q, q0 + c), p0);
-                    p1 = x.fma(FloatVector.fromArray(F, q, q1 + c), p1);
-                    p2 = x.fma(FloatVector.fromArray(F, q, q2 + c), p2);
-                    p3 = x.fma(FloatVector.fromArray(F, q, q3 + c), p3);
-                }
-                float u0 = 0f;
-                float u1 = 0f;
-                float u2 = 0f;
-                float u3 = 0f;
-                for (int c = c0 + vectorEnd; c < c0 + group; c++) {
-                    float x = codes[ko + c];
-                    u0 += x * q[q0 + c];
-                    u1 += x * q[q1 + c];
-                    u2 += x * q[q2 + c];
-                    u3 += x * q[q3 + c];
-                }
-                float db = Float.float16ToFloat(d[go + b]);
-                FloatVector dv = FloatVector.broadcast(F, db);
-                a0 = p0.fma(dv, a0);
-                a1 = p1.fma(dv, a1);
-                a2 = p2.fma(dv, a2);
-                a3 = p3.fma(dv, a3);
-                r0 += db * u0;
-                r1 += db * u1;
-                r2 += db * u2;
-                r3 += db * u3;
-            }
-            r0 = (a0.reduceLanes(ADD) + r0) * scale;
-            r1 = (a1.reduceLanes(ADD) + r1) * scale;
-            r2 = (a2.reduceLanes(ADD) + r2) * scale;
-            r3 = (a3.reduceLanes(ADD) + r3) * scale;
-            scores[s0 + t] = r0;
-            scores[s1 + t] = r1;
-            scores[s2 + t] = r2;
-            scores[s3 + t] = r3;
-        }
-    }
-
-    /** {@code tile = d * c} for the values of tokens {@code [t0, t0 + tokens)}. */
+    /** {@code tile = d * c} for tokens {@code [t0, t0 + tokens)} of int8 keys or values. */
     private void dequantize(byte[] codes, short[] d, int t0, int tokens) {
         int kvDim = g.kvDim();
         int groups = kvDim / group;
