@@ -4,7 +4,7 @@ import io.innerq.port.out.KvCache;
 import io.innerq.port.out.KvCachePort.CacheGeometry;
 
 /** Keys and values converted to fp16 on store; attention in fp32 over the converted values. */
-final class Fp16KvCache implements KvCache {
+public final class Fp16KvCache implements KvCache {
 
     private final CacheGeometry g;
     private final int capacity;
@@ -13,7 +13,7 @@ final class Fp16KvCache implements KvCache {
     private final int[] length;     // [layer] highest stored position + 1
     private final float[] scores;   // [capacity] scratch
 
-    Fp16KvCache(CacheGeometry geometry, int capacity) {
+    public Fp16KvCache(CacheGeometry geometry, int capacity) {
         Positions.checkCapacity(capacity);
         this.g = geometry;
         this.capacity = capacity;
@@ -84,6 +84,19 @@ final class Fp16KvCache implements KvCache {
 
     long bytesReserved() {
         return 2L * g.layers() * capacity * g.kvDim() * 2;
+    }
+
+    // Read-only views of the storage, for adapters whose attention kernels read this layout. The arrays are the live
+    // storage of a layer: read them, never write.
+
+    /** Keys: fp16 {@code [token][kvHead][channel]}. */
+    public short[] keys(int layer) {
+        return keys[layer];
+    }
+
+    /** Values: fp16 {@code [token][kvHead][channel]}. */
+    public short[] values(int layer) {
+        return values[layer];
     }
 
     @Override

@@ -61,6 +61,16 @@ public final class Fp32KvCache implements KvCache {
         return 2L * g.layers() * capacity * g.kvDim() * Float.BYTES;
     }
 
+    /** Keys: fp32 {@code [token][kvHead][channel]}, the live storage of a layer (read-only: never write it). */
+    public float[] keys(int layer) {
+        return keys[layer];
+    }
+
+    /** Values: fp32 {@code [token][kvHead][channel]}, the live storage of a layer (read-only: never write it). */
+    public float[] values(int layer) {
+        return values[layer];
+    }
+
     @Override
     public void close() {
         // heap arrays: released with the object

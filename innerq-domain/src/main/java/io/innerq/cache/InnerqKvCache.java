@@ -34,7 +34,7 @@ import java.util.Arrays;
  * groups), the key window (fp32); one softmax; then out over the sink, the quantized values
  * ({@code s * dot(codes, p)} per group of G tokens, {@code + z * sum(p)} for asymmetric groups), the value window.
  */
-final class InnerqKvCache implements KvCache {
+public final class InnerqKvCache implements KvCache {
 
     private final CacheGeometry g;
     private final InnerqConfig config;
@@ -96,7 +96,7 @@ final class InnerqKvCache implements KvCache {
     private final float[] row;      // [max(hd, G)] a normalized key, or a channel of a value block
     private final int[] codes;      // [max(hd, G)] codes of a group before packing
 
-    InnerqKvCache(CacheGeometry geometry, int capacity, InnerqConfig config) {
+    public InnerqKvCache(CacheGeometry geometry, int capacity, InnerqConfig config) {
         Positions.checkCapacity(capacity);
         this.g = geometry;
         this.config = config;
@@ -481,21 +481,126 @@ final class InnerqKvCache implements KvCache {
         return bytes;
     }
 
-    // Introspection for tests.
+    // Read-only views of the storage, for adapters whose attention kernels read this layout (the class comment and
+    // io.innerq.cache's package comment give it). The arrays are the live storage of a layer: read them, never write.
+
+    /** Tokens stored in a layer. */
+    public int length(int layer) {
+        return length[layer];
+    }
 
     /** Keys of positions [S, keyEnd) are quantized. */
-    int keyEnd(int layer) {
+    public int keyEnd(int layer) {
         return keyEnd[layer];
     }
 
     /** Values of positions [S, valueEnd) are quantized. */
-    int valueEnd(int layer) {
+    public int valueEnd(int layer) {
         return valueEnd[layer];
     }
 
-    boolean prefilling() {
+    /** Whether the prompt still runs: everything is in {@link #prefillKeys}/{@link #prefillValues} until endPrefill. */
+    public boolean prefilling() {
         return prefill != null;
     }
+
+    public InnerqConfig config() {
+        return config;
+    }
+
+    /** fp32 {@code [token][kvHead][channel]}, tokens {@code [0, position]} valid, while {@link #prefilling()}. */
+    public float[] prefillKeys(int layer) {
+        return prefillBuffer().keys(layer);
+    }
+
+    /** fp32 {@code [token][kvHead][channel]}, tokens {@code [0, position]} valid, while {@link #prefilling()}. */
+    public float[] prefillValues(int layer) {
+        return prefillBuffer().values(layer);
+    }
+
+    private PrefillBuffer prefillBuffer() {
+        if (prefill == null) {
+            throw new IllegalStateException("the prompt has ended: its keys and values are in the sink, window and quantized regions");
+        }
+        return prefill;
+    }
+
+    /** Token slots of the sink: {@code min(S, capacity)}. */
+    public int sinkSlots() {
+        return sinkSlots;
+    }
+
+    /** Token slots of the window ring: {@code min(R + G, capacity - S)}; position t is in slot {@code (t - S) % slots}. */
+    public int windowSlots() {
+        return ringSlots;
+    }
+
+    /** Quantized key token slots per KV head: {@code capacity - S - R}. */
+    public int keyTokenSlots() {
+        return maxKeyTokens;
+    }
+
+    /** Quantized value blocks per KV head and channel: {@code (capacity - S - R) / G}. */
+    public int valueBlockSlots() {
+        return maxValueGroups;
+    }
+
+    /** Sink keys: fp32 {@code [kvHead][t][channel]}, t < {@link #sinkSlots()}. */
+    public float[] sinkKeys(int layer) {
+        return sinkK[layer];
+    }
+
+    /** Sink values: fp32 {@code [kvHead][t][channel]}. */
+    public float[] sinkValues(int layer) {
+        return sinkV[layer];
+    }
+
+    /** Window keys: fp32 {@code [kvHead][slot][channel]}, slot = {@code (t - S) % windowSlots()}. */
+    public float[] windowKeys(int layer) {
+        return ringK[layer];
+    }
+
+    /** Window values: fp32 {@code [kvHead][slot][channel]}. */
+    public float[] windowValues(int layer) {
+        return ringV[layer];
+    }
+
+    /** K codes: kb-bit {@code [kvHead][t - S][keyGroup]}, {@code BitPacking.words(kb, Gk)} words per group. */
+    public int[] keyCodes(int layer) {
+        return keyCodes[layer];
+    }
+
+    /** K scales: fp16 {@code [kvHead][t - S][keyGroup]}, sign bit set = asymmetric group. */
+    public short[] keyScales(int layer) {
+        return keyScales[layer];
+    }
+
+    /** K zero points: fp16 {@code [kvHead][t - S][rank among the token's asymmetric groups]}; empty for symmetric keys. */
+    public short[] keyZeros(int layer) {
+        return keyZeros[layer];
+    }
+
+    /** V codes: vb-bit {@code [kvHead][channel][tokenGroup]}, {@code BitPacking.words(vb, G)} words per group. */
+    public int[] valueCodes(int layer) {
+        return valueCodes[layer];
+    }
+
+    /** V scales: fp16 {@code [kvHead][channel][tokenGroup]}, sign bit set = asymmetric group. */
+    public short[] valueScales(int layer) {
+        return valueScales[layer];
+    }
+
+    /** V zero points: fp16 {@code [kvHead][tokenGroup][rank among the block's asymmetric channels]}; empty if symmetric. */
+    public short[] valueZeros(int layer) {
+        return valueZeros[layer];
+    }
+
+    /** Key normalization f: fp32 {@code [kvHead][channel]}, 1 until computed; empty when normalization is off. */
+    public float[] keyFactors(int layer) {
+        return keyFactors[layer];
+    }
+
+    // Introspection for tests.
 
     /** The stored fp16 scale of a value group (sign bit set = asymmetric). */
     short valueScale(int layer, int kvHead, int channel, int tokenGroup) {

@@ -25,7 +25,7 @@ import java.util.Arrays;
  * step's attention, where KIVI flushes), a full residual of R keys is quantized, and the oldest value when more than
  * R are held.
  */
-final class KiviKvCache implements KvCache {
+public final class KiviKvCache implements KvCache {
 
     private final CacheGeometry g;
     private final KvMode.Kivi mode;
@@ -70,7 +70,7 @@ final class KiviKvCache implements KvCache {
     private final float[] row;    // [max(G, Gv)] a group gathered for quantization
     private final int[] codes;    // [max(G, Gv)]
 
-    KiviKvCache(CacheGeometry geometry, int capacity, KvMode.Kivi mode) {
+    public KiviKvCache(CacheGeometry geometry, int capacity, KvMode.Kivi mode) {
         Positions.checkCapacity(capacity);
         this.g = geometry;
         this.mode = mode;
@@ -332,16 +332,108 @@ final class KiviKvCache implements KvCache {
         return bytes;
     }
 
-    int keyEnd(int layer) {
+    // Read-only views of the storage, for adapters whose attention kernels read this layout (the class comment and
+    // io.innerq.cache's package comment give it). The arrays are the live storage of a layer: read them, never write.
+
+    /** Tokens stored in a layer. */
+    public int length(int layer) {
+        return length[layer];
+    }
+
+    /** Keys of positions [0, keyEnd) are quantized; keyEnd is a multiple of {@link KvMode.Kivi#GROUP}. */
+    public int keyEnd(int layer) {
         return keyEnd[layer];
     }
 
-    int valueEnd(int layer) {
+    /** Values of positions [0, valueEnd) are quantized. */
+    public int valueEnd(int layer) {
         return valueEnd[layer];
     }
 
-    KvMode.Kivi mode() {
+    public KvMode.Kivi mode() {
         return mode;
+    }
+
+    /** Whether the prompt still runs: everything is in {@link #prefillKeys}/{@link #prefillValues} until endPrefill. */
+    public boolean prefilling() {
+        return prefill != null;
+    }
+
+    /** fp32 {@code [token][kvHead][channel]}, tokens {@code [0, position]} valid, while {@link #prefilling()}. */
+    public float[] prefillKeys(int layer) {
+        return prefillBuffer().keys(layer);
+    }
+
+    /** fp32 {@code [token][kvHead][channel]}, tokens {@code [0, position]} valid, while {@link #prefilling()}. */
+    public float[] prefillValues(int layer) {
+        return prefillBuffer().values(layer);
+    }
+
+    private PrefillBuffer prefillBuffer() {
+        if (prefill == null) {
+            throw new IllegalStateException("the prompt has ended: its keys and values are in the residuals and quantized regions");
+        }
+        return prefill;
+    }
+
+    /** Token slots of the key residual: {@code min(R, capacity)}; position t is in slot {@code t % slots}. */
+    public int residualKeySlots() {
+        return keySlots;
+    }
+
+    /** Token slots of the value residual: {@code min(R + 1, capacity)}; position t is in slot {@code t % slots}. */
+    public int residualValueSlots() {
+        return valueSlots;
+    }
+
+    /** Token groups of quantized keys per KV head: {@code capacity / G}. */
+    public int keyGroupSlots() {
+        return maxKeyGroups;
+    }
+
+    /** Token slots of quantized values per KV head: {@code capacity - R}. */
+    public int valueTokenSlots() {
+        return maxValueTokens;
+    }
+
+    /** Key residual: fp32 {@code [kvHead][slot][channel]}. */
+    public float[] residualKeys(int layer) {
+        return ringK[layer];
+    }
+
+    /** Value residual: fp32 {@code [kvHead][slot][channel]}. */
+    public float[] residualValues(int layer) {
+        return ringV[layer];
+    }
+
+    /** K codes: b-bit {@code [kvHead][tokenGroup][channel]}, a group = G tokens of one channel (token i = code i). */
+    public int[] keyCodes(int layer) {
+        return keyCodes[layer];
+    }
+
+    /** K scales: fp16 {@code [kvHead][tokenGroup][channel]} (every group asymmetric: sign bit set). */
+    public short[] keyScales(int layer) {
+        return keyScales[layer];
+    }
+
+    /** K zero points: fp16 {@code [kvHead][tokenGroup][channel]}. */
+    public short[] keyZeros(int layer) {
+        return keyZeros[layer];
+    }
+
+    /** V codes: b-bit {@code [kvHead][token][channelGroup]}, a group = Gv channels of one token. */
+    public int[] valueCodes(int layer) {
+        return valueCodes[layer];
+    }
+
+    /** V scales: fp16 {@code [kvHead][token][channelGroup]} (sign bit set). */
+    public short[] valueScales(int layer) {
+        return valueScales[layer];
+    }
+
+    /** V zero points: fp16 {@code [kvHead][token][channelGroup]}. */
+    public short[] valueZeros(int layer) {
+        return valueZeros[layer];
     }
 
     @Override

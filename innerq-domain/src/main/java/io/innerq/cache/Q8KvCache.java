@@ -10,7 +10,7 @@ import io.innerq.quant.GroupQuantizer;
  * (ggml's {@code quantize_row_q8_0_ref}), {@code x^ = fp16(d) * c}. Scores apply d once per group; values are
  * dequantized per element.
  */
-final class Q8KvCache implements KvCache {
+public final class Q8KvCache implements KvCache {
 
     private final CacheGeometry g;
     private final int capacity;
@@ -23,7 +23,7 @@ final class Q8KvCache implements KvCache {
     private final int[] length;     // [layer] highest stored position + 1
     private final float[] scores;   // [capacity] scratch
 
-    Q8KvCache(CacheGeometry geometry, int capacity) {
+    public Q8KvCache(CacheGeometry geometry, int capacity) {
         Positions.checkCapacity(capacity);
         this.g = geometry;
         this.capacity = capacity;
@@ -120,6 +120,34 @@ final class Q8KvCache implements KvCache {
 
     long bytesReserved() {
         return 2L * g.layers() * capacity * groups * (group + 2);
+    }
+
+    // Read-only views of the storage, for adapters whose attention kernels read this layout. The arrays are the live
+    // storage of a layer: read them, never write.
+
+    /** Channels per group: 32, or head_dim below 32. */
+    public int group() {
+        return group;
+    }
+
+    /** K codes: int8 {@code [token][kvHead][channel]}. */
+    public byte[] keys(int layer) {
+        return keys[layer];
+    }
+
+    /** K scales d: fp16 {@code [token][kvHead * headDim / group]}. */
+    public short[] keyScales(int layer) {
+        return kScale[layer];
+    }
+
+    /** V codes: int8 {@code [token][kvHead][channel]}. */
+    public byte[] values(int layer) {
+        return values[layer];
+    }
+
+    /** V scales d: fp16 {@code [token][kvHead * headDim / group]}. */
+    public short[] valueScales(int layer) {
+        return vScale[layer];
     }
 
     @Override

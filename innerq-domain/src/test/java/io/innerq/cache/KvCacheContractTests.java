@@ -31,15 +31,20 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
  * innerq-hybrid 0/0.39/0.14, kivi-2 0/0.46/0.18. Keys dominate: the random keys have offset and 8x outlier channels,
  * which per-token symmetric groups quantize worse than KIVI's per-channel ones.
  *
+ * <p>"Exact" ({@value #EXACT}) means equal up to the order of fp32 sums: the reference's own sequential fp32 sums are
+ * about 1e-6 away from exact arithmetic on this data (measured: an attention whose score dot products are summed in
+ * double precision differs from the fp32 reference by 0.98e-6 on the head_dim 128 scenario), so an implementation
+ * that sums in another order (vector lanes, a GPU reduction) lands about that far from it, however accurate it is.
+ *
  * <table>
  *   <caption>Tolerances against fp32 attention</caption>
  *   <tr><th>mode</th><th>prompt, largest</th><th>decode, largest</th><th>decode, mean</th></tr>
- *   <tr><td>fp32</td><td>1e-6</td><td>1e-6</td><td>1e-6</td></tr>
+ *   <tr><td>fp32</td><td>4e-6</td><td>4e-6</td><td>4e-6</td></tr>
  *   <tr><td>fp16</td><td>4e-3</td><td>4e-3</td><td>1e-3</td></tr>
  *   <tr><td>q8_0</td><td>0.05</td><td>0.05</td><td>0.02</td></tr>
- *   <tr><td>kivi-4 and up; innerq with 4+ bit keys and values</td><td>1e-6 (exact prefill)</td><td>0.4</td><td>0.1</td></tr>
- *   <tr><td>innerq with 3-bit keys or values (and none of 2)</td><td>1e-6</td><td>0.6</td><td>0.2</td></tr>
- *   <tr><td>kivi-2, kivi-3; innerq with 2-bit keys or values</td><td>1e-6</td><td>0.7</td><td>0.25</td></tr>
+ *   <tr><td>kivi-4 and up; innerq with 4+ bit keys and values</td><td>4e-6 (exact prefill)</td><td>0.4</td><td>0.1</td></tr>
+ *   <tr><td>innerq with 3-bit keys or values (and none of 2)</td><td>4e-6</td><td>0.6</td><td>0.2</td></tr>
+ *   <tr><td>kivi-2, kivi-3; innerq with 2-bit keys or values</td><td>4e-6</td><td>0.7</td><td>0.25</td></tr>
  * </table>
  * Against {@link ReferenceKvCaches} of the same mode, every bound is {@value #SAME_MODE_TOLERANCE}: the codes follow
  * from identical definitions, only summation order may differ.
@@ -48,6 +53,8 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 public abstract class KvCacheContractTests {
 
     static final double SAME_MODE_TOLERANCE = 1e-4;
+    /** The bound for exact attention (fp32, and the exact prefill of the quantized modes): see the class comment. */
+    static final double EXACT = 4e-6;
 
     /** The port under test. */
     protected abstract KvCachePort port();
@@ -63,7 +70,7 @@ public abstract class KvCacheContractTests {
 
     /** The tolerances of the class comment's table. */
     protected Tolerance tolerance(KvMode mode) {
-        double exact = 1e-6;
+        double exact = EXACT;
         return switch (mode) {
             case KvMode.Fp32 m -> new Tolerance(exact, exact, exact);
             case KvMode.Fp16 m -> new Tolerance(4e-3, 4e-3, 1e-3);
@@ -74,9 +81,9 @@ public abstract class KvCacheContractTests {
     }
 
     private static Tolerance quantized(int bits) {
-        return bits >= 4 ? new Tolerance(1e-6, 0.4, 0.1)
-                : bits == 3 ? new Tolerance(1e-6, 0.6, 0.2)
-                : new Tolerance(1e-6, 0.7, 0.25);
+        return bits >= 4 ? new Tolerance(EXACT, 0.4, 0.1)
+                : bits == 3 ? new Tolerance(EXACT, 0.6, 0.2)
+                : new Tolerance(EXACT, 0.7, 0.25);
     }
 
     /** A geometry, a capacity, and a prompt length; decode runs until the capacity is full. */

@@ -1,0 +1,248 @@
+package io.innerq.cpu;
+
+import io.innerq.cache.KvMode;
+import io.innerq.port.out.KvCache;
+import io.innerq.port.out.KvCachePort.CacheGeometry;
+
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * Decode attention speed of every cache mode on one layer of Llama-3-8B's shapes (32 query heads, 8 KV heads,
+ * head_dim 128), single-threaded, printed as Markdown tables.
+ *
+ * <p>Per context length and mode: a cache of exactly that many tokens is filled as a model would fill it (a short
+ * prompt stored and ended with {@code endPrefill}, then one decode store per token, so the quantized middle, the
+ * windows and the flushing are in their decode state), with random keys that have outlier channels (x8) and
+ * per-channel offsets, standard normal values. Then {@code attend} at the newest position runs a few times
+ * untimed, and {@code --runs} rounds time one call of every mode each (interleaved, so that load from elsewhere on
+ * the machine falls on all modes alike); the table gives each mode's median, and its speed as a multiple of
+ * fp32's at the same length. Before the sweep every mode runs {@code --jit-calls} times on a small cache so that the JIT has
+ * compiled its kernels.
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -Xmx8g -cp innerq-cpu/target/classes:innerq-domain/target/classes \
+ *     io.innerq.cpu.AttentionBenchmark [--contexts 1k,2k,4k,8k,16k,32k] [--modes fp32,fp16,...|all]
+ *     [--runs 11] [--warmup 3] [--prompt 512] [--jit-calls 300] [--seed 1]
+ * </pre>
+ * Quick run (under a minute): {@code --contexts 1k,4k --runs 5}.
+ */
+public final class AttentionBenchmark {
+
+    private static final CacheGeometry LLAMA3_8B_LAYER = new CacheGeometry(1, 32, 8, 128);
+    private static final int TOKEN_POOL = 4096; // distinct random tokens, cycled while filling
+
+    private AttentionBenchmark() {
+    }
+
+    public static void main(String[] args) {
+        Options o = Options.parse(args);
+        CacheGeometry g = LLAMA3_8B_LAYER;
+        var pool = new TokenPool(g, Math.min(TOKEN_POOL, Arrays.stream(o.contexts).max().orElse(1)), o.seed);
+        var port = new VectorKvCaches();
+        float[] q = pool.query(new SplittableRandom(o.seed + 1));
+        float[] out = new float[g.heads() * g.headDim()];
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+        System.out.printf("# Attention, one layer of Llama-3-8B (32 query heads, 8 KV heads, head_dim 128), 1 thread%n%n");
+        System.out.printf("Java %s, %s lanes of fp32, %d processors; prompt %d tokens then decode stores; median of %d "
+                        + "attend calls after %d untimed%n%n", Runtime.version(), Lanes.F, Runtime.getRuntime().availableProcessors(),
+                o.prompt, o.runs, o.warmup);
+
+        for (KvMode mode : o.modes) { // JIT warm-up: every kernel compiled before anything is timed
+            try (KvCache cache = fill(port, g, mode, Math.min(2048, o.contexts[0] * 2), o.prompt, pool)) {
+                for (int i = 0; i < o.jitCalls; i++) {
+                    cache.attend(0, cache.capacity() - 1, q, out);
+                }
+            }
+        }
+
+        int nc = o.contexts.length;
+        int nm = o.modes.size();
+        double[][] micros = new double[nm][nc];
+        double[][] mib = new double[nm][nc];
+        long[][] allocated = new long[nm][nc];
+        for (int c = 0; c < nc; c++) {
+            int position = o.contexts[c] - 1;
+            KvCache[] caches = new KvCache[nm];
+            for (int m = 0; m < nm; m++) {
+                caches[m] = fill(port, g, o.modes.get(m), o.contexts[c], o.prompt, pool);
+                mib[m][c] = caches[m].bytesInUse() / (1024.0 * 1024.0);
+                for (int i = 0; i < o.warmup; i++) {
+                    caches[m].attend(0, position, q, out);
+                }
+            }
+            long[][] nanos = new long[nm][o.runs];
+            long[] bytes = new long[nm];
+            for (int r = 0; r < o.runs; r++) { // rounds over all modes: a burst of load on the machine hits them alike
+                for (int m = 0; m < nm; m++) {
+                    long before = threads.getCurrentThreadAllocatedBytes();
+                    long t0 = System.nanoTime();
+                    caches[m].attend(0, position, q, out);
+                    nanos[m][r] = System.nanoTime() - t0;
+                    bytes[m] += threads.getCurrentThreadAllocatedBytes() - before;
+                }
+            }
+            for (int m = 0; m < nm; m++) {
+                Arrays.sort(nanos[m]);
+                micros[m][c] = nanos[m][o.runs / 2] / 1e3;
+                allocated[m][c] = bytes[m] / o.runs;
+                caches[m].close();
+            }
+            System.err.printf("context %s done%n", label(o.contexts[c]));
+        }
+        print(o, micros, mib, allocated);
+    }
+
+    /** A cache of {@code context} tokens: a prompt, endPrefill, then decode stores up to the capacity. */
+    private static KvCache fill(VectorKvCaches port, CacheGeometry g, KvMode mode, int context, int prompt, TokenPool pool) {
+        KvCache cache = port.allocate(g, context, mode);
+        int promptLength = Math.min(prompt, context);
+        for (int t = 0; t < context; t++) {
+            cache.store(0, t, pool.key(t), pool.value(t));
+            if (t == promptLength - 1) {
+                cache.endPrefill(promptLength);
+            }
+        }
+        return cache;
+    }
+
+    private static void print(Options o, double[][] micros, double[][] mib, long[][] allocated) {
+        int fp32 = o.modes.indexOf(KvMode.FP32);
+        var sb = new StringBuilder();
+        sb.append("## attend, µs per call (median); in brackets: x faster than fp32\n\n| mode |");
+        for (int context : o.contexts) {
+            sb.append(' ').append(label(context)).append(" |");
+        }
+        sb.append("\n|---|").append("---:|".repeat(o.contexts.length)).append('\n');
+        for (int m = 0; m < o.modes.size(); m++) {
+            sb.append("| ").append(o.modes.get(m).name()).append(" |");
+            for (int c = 0; c < o.contexts.length; c++) {
+                sb.append(String.format(Locale.ROOT, " %,.0f", micros[m][c]));
+                if (fp32 >= 0) {
+                    sb.append(String.format(Locale.ROOT, " (%.2fx)", micros[fp32][c] / micros[m][c]));
+                }
+                sb.append(" |");
+            }
+            sb.append('\n');
+        }
+        sb.append("\n## Bytes held (bytesInUse), MiB\n\n| mode |");
+        for (int context : o.contexts) {
+            sb.append(' ').append(label(context)).append(" |");
+        }
+        sb.append("\n|---|").append("---:|".repeat(o.contexts.length)).append('\n');
+        for (int m = 0; m < o.modes.size(); m++) {
+            sb.append("| ").append(o.modes.get(m).name()).append(" |");
+            for (int c = 0; c < o.contexts.length; c++) {
+                sb.append(String.format(Locale.ROOT, " %.2f |", mib[m][c]));
+            }
+            sb.append('\n');
+        }
+        long maxAllocated = Arrays.stream(allocated).flatMapToLong(Arrays::stream).max().orElse(0);
+        sb.append(String.format(Locale.ROOT, "%nHeap allocated per timed attend call, largest over all cells: %d bytes%n",
+                maxAllocated));
+        System.out.print(sb);
+    }
+
+    private static String label(int tokens) {
+        return tokens % 1024 == 0 ? (tokens / 1024) + "k" : Integer.toString(tokens);
+    }
+
+    /** Random tokens like a model's: keys with outlier channels and offsets, values and queries standard normal. */
+    private static final class TokenPool {
+        private final float[][] keys;   // [token][kvHead * headDim]
+        private final float[][] values; // [token][kvHead * headDim]
+        private final CacheGeometry g;
+
+        TokenPool(CacheGeometry g, int tokens, long seed) {
+            this.g = g;
+            var random = new SplittableRandom(seed);
+            keys = new float[tokens][g.kvDim()];
+            values = new float[tokens][g.kvDim()];
+            for (int t = 0; t < tokens; t++) {
+                for (int i = 0; i < g.kvDim(); i++) {
+                    int c = i % g.headDim();
+                    double scale = c % 16 == 3 ? 8 : 1;
+                    keys[t][i] = (float) (random.nextGaussian() * scale + (c % 5 == 1 ? 1.5 : 0));
+                    values[t][i] = (float) random.nextGaussian();
+                }
+            }
+        }
+
+        float[] key(int t) {
+            return keys[t % keys.length];
+        }
+
+        float[] value(int t) {
+            return values[t % values.length];
+        }
+
+        float[] query(SplittableRandom random) {
+            float[] q = new float[g.heads() * g.headDim()];
+            for (int i = 0; i < q.length; i++) {
+                q[i] = (float) random.nextGaussian();
+            }
+            return q;
+        }
+    }
+
+    private record Options(int[] contexts, List<KvMode> modes, int runs, int warmup, int prompt, int jitCalls, long seed) {
+
+        static Options parse(String[] args) {
+            int[] contexts = {1024, 2048, 4096, 8192, 16384, 32768};
+            List<KvMode> modes = KvMode.all();
+            int runs = 11;
+            int warmup = 3;
+            int prompt = 512;
+            int jitCalls = 300;
+            long seed = 1;
+            for (int i = 0; i < args.length; i++) {
+                String value = i + 1 < args.length ? args[i + 1] : null;
+                if (value == null) {
+                    throw usage("missing value after " + args[i]);
+                }
+                switch (args[i]) {
+                    case "--contexts" -> contexts = Arrays.stream(value.split(",")).mapToInt(Options::tokens).toArray();
+                    case "--modes" -> modes = value.equals("all") ? KvMode.all()
+                            : Arrays.stream(value.split(",")).map(KvMode::parse).toList();
+                    case "--runs" -> runs = positive(args[i], value);
+                    case "--warmup" -> warmup = Integer.parseInt(value);
+                    case "--prompt" -> prompt = positive(args[i], value);
+                    case "--jit-calls" -> jitCalls = Integer.parseInt(value);
+                    case "--seed" -> seed = Long.parseLong(value);
+                    default -> throw usage("unknown option " + args[i]);
+                }
+                i++;
+            }
+            var list = new ArrayList<>(modes);
+            return new Options(contexts, List.copyOf(list), runs, warmup, prompt, jitCalls, seed);
+        }
+
+        private static int tokens(String s) {
+            String t = s.strip().toLowerCase(Locale.ROOT);
+            int n = t.endsWith("k") ? Integer.parseInt(t.substring(0, t.length() - 1)) * 1024 : Integer.parseInt(t);
+            if (n <= 0) {
+                throw usage("a context length must be positive, got " + s);
+            }
+            return n;
+        }
+
+        private static int positive(String option, String value) {
+            int n = Integer.parseInt(value);
+            if (n <= 0) {
+                throw usage(option + " must be positive, got " + value);
+            }
+            return n;
+        }
+
+        private static IllegalArgumentException usage(String problem) {
+            return new IllegalArgumentException(problem + ". Usage: AttentionBenchmark [--contexts 1k,2k,...] "
+                    + "[--modes fp32,fp16,q8_0,kivi-2,kivi-4,innerq-base,innerq-small,innerq-hybrid,innerq-4|all] "
+                    + "[--runs 11] [--warmup 3] [--prompt 512] [--jit-calls 300] [--seed 1]");
+        }
+    }
+}
