@@ -1,6 +1,7 @@
 package io.innerq.app;
 
 import io.innerq.cache.ReferenceKvCaches;
+import io.innerq.cpu.VectorKvCaches;
 import io.innerq.cpu.VectorMatVec;
 import io.innerq.port.out.KvCachePort;
 import io.innerq.port.out.MatVecPort;
@@ -13,7 +14,8 @@ public record Backend(String name, MatVecPort matVec, KvCachePort caches, AutoCl
         implements AutoCloseable {
 
     /**
-     * @param name    {@code cpu} (Vector API, multi-threaded) or {@code scalar} (the single-threaded reference)
+     * @param name    {@code cpu} (Vector API kernels, matrix products split across threads) or {@code scalar} (the
+     *                single-threaded reference ports)
      * @param threads worker threads for {@code cpu}; 0 for one per available core
      */
     public static Backend open(String name, int threads) {
@@ -21,7 +23,7 @@ public record Backend(String name, MatVecPort matVec, KvCachePort caches, AutoCl
             case "cpu" -> {
                 int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
                 var mv = new VectorMatVec(n);
-                yield new Backend("cpu", mv, new ReferenceKvCaches(), mv);
+                yield new Backend("cpu", mv, new VectorKvCaches(), mv);
             }
             case "scalar" -> new Backend("scalar", new ScalarMatVec(), new ReferenceKvCaches(), () -> { });
             default -> throw new IllegalArgumentException(
