@@ -22,9 +22,9 @@ import static jdk.incubator.vector.VectorOperators.ADD;
  * <ul>
  *   <li>keys, a group = Gk channels of one token: {@code score_j += s * sum_i (q_j * f)_i c_i} (+ {@code z * sum_i
  *       (q_j * f)_i} for an asymmetric group), lanes = channels. q is multiplied by the key normalization f once
- *       per step. Per token, the group's codes are unpacked once for all the query heads of the KV head, each head
- *       keeps a lane-wise partial per group, and the scale multiplies that partial once; one horizontal sum per
- *       token and head ends it.</li>
+ *       per step. Per token, the group's codes are unpacked once for a block of up to four query heads of the KV
+ *       head (all of them in Llama-3's GQA groups of four), each head keeps a lane-wise partial per group, and the
+ *       scale multiplies that partial once; one horizontal sum per token and head ends it.</li>
  *   <li>values, stored transposed, a group = G tokens of one channel: {@code out_j[c] += s * sum_i p_j[i] c_i}
  *       (+ {@code z * sum_i p_j[i]}, the hybrid flag in the scale's sign bit), lanes = tokens. Channels sweep tiles
  *       of {@link #BLOCKS_PER_TILE} blocks, so that the tile's probabilities stay in L1.</li>
