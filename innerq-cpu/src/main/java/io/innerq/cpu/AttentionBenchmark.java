@@ -50,7 +50,8 @@ public final class AttentionBenchmark {
 
         System.out.printf("# Attention, one layer of Llama-3-8B (32 query heads, 8 KV heads, head_dim 128), 1 thread%n%n");
         System.out.printf("Java %s, %s lanes of fp32, %d processors; prompt %d tokens then decode stores; median of %d "
-                        + "attend calls after %d untimed%n%n", Runtime.version(), Lanes.F, Runtime.getRuntime().availableProcessors(),
+                        + "attend calls after %d untimed%n%n", Runtime.version(), Lanes.F,
+                Runtime.getRuntime().availableProcessors(),
                 o.prompt, o.runs, o.warmup);
 
         for (KvMode mode : o.modes) { // JIT warm-up: every kernel compiled before anything is timed

@@ -34,7 +34,8 @@ final class Fp32Attention {
     static float[] scratch(CacheGeometry g, int capacity) {
         long n = (long) g.heads() * capacity;
         if (n > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("attention scores of %d heads x %d tokens exceed one Java array: lower the capacity"
+            throw new IllegalArgumentException(
+                    "attention scores of %d heads x %d tokens exceed one Java array: lower the capacity"
                     .formatted(g.heads(), capacity));
         }
         return new float[(int) n];

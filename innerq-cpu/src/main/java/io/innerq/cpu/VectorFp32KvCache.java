@@ -13,7 +13,8 @@ final class VectorFp32KvCache implements KvCache {
 
     VectorFp32KvCache(CacheGeometry geometry, int capacity) {
         storage = new Fp32KvCache(geometry, capacity);
-        attention = new Fp32Attention(geometry, capacity, Fp32Attention.scratch(geometry, capacity), new float[geometry.heads()]);
+        attention = new Fp32Attention(geometry, capacity, Fp32Attention.scratch(geometry, capacity),
+                new float[geometry.heads()]);
     }
 
     @Override

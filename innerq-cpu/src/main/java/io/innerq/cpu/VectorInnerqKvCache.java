@@ -22,15 +22,17 @@ import static jdk.incubator.vector.VectorOperators.ADD;
  * <ul>
  *   <li>keys, a group = Gk channels of one token: {@code score_j += s * sum_i (q_j * f)_i c_i} (+ {@code z * sum_i
  *       (q_j * f)_i} for an asymmetric group), lanes = channels. q is multiplied by the key normalization f once
- *       per step. Per token, the group's codes are unpacked once for all the query heads of the KV head, each head
- *       keeps a lane-wise partial per group, and the scale multiplies that partial once; one horizontal sum per
- *       token and head ends it.</li>
+ *       per step. Per token, the group's codes are unpacked once for a block of up to four query heads of the KV
+ *       head (all of them in Llama-3's GQA groups of four), each head keeps a lane-wise partial per group, and the
+ *       scale multiplies that partial once; one horizontal sum per token and head ends it.</li>
  *   <li>values, stored transposed, a group = G tokens of one channel: {@code out_j[c] += s * sum_i p_j[i] c_i}
  *       (+ {@code z * sum_i p_j[i]}, the hybrid flag in the scale's sign bit), lanes = tokens. Channels sweep tiles
  *       of {@link #BLOCKS_PER_TILE} blocks, so that the tile's probabilities stay in L1.</li>
  * </ul>
  * Groups of 32 codes of 2 to 4 bits (the presets) take unrolled kernels; other group sizes and 8-bit codes a general
- * one, with a scalar tail for group sizes that are not a multiple of 8. The sink, the windows and the running prompt go through the fp32 kernels.
+ * one, with a scalar tail for group sizes that are not a multiple of 8. Asymmetric codes are read as {@code u -
+ * 2^(b-1)} ({@link Lanes}), the difference going into the zero term. The sink, the windows and the running prompt
+ * go through the fp32 kernels.
  */
 final class VectorInnerqKvCache implements KvCache {
 
@@ -337,7 +339,8 @@ final class VectorInnerqKvCache implements KvCache {
                 FloatVector p2 = FloatVector.zero(F);
                 FloatVector p3 = FloatVector.zero(F);
                 for (int k = 0; k < chunks; k++) {
-                    FloatVector x = bits == 8 ? Lanes.bytes(codes, wo, k, flip) : Lanes.signed(codes, wo, bits, k, shifts, flip);
+                    FloatVector x = bits == 8
+                            ? Lanes.bytes(codes, wo, k, flip) : Lanes.signed(codes, wo, bits, k, shifts, flip);
                     int c = c0 + k * L;
                     p0 = x.fma(FloatVector.fromArray(F, qf, x0 + c), p0);
                     p1 = x.fma(FloatVector.fromArray(F, qf, x1 + c), p1);
@@ -350,7 +353,8 @@ final class VectorInnerqKvCache implements KvCache {
                 a2 = p2.fma(sv, a2);
                 a3 = p3.fma(sv, a3);
                 for (int i = chunks * L; i < kGroup; i++) { // codes past the last lane group, read the same way
-                    float x = s * (asym ? BitPacking.unsigned(codes, wo, bits, i) - half : BitPacking.signed(codes, wo, bits, i));
+                    float x = s * (asym ? BitPacking.unsigned(codes, wo, bits, i) - half
+                            : BitPacking.signed(codes, wo, bits, i));
                     int c = c0 + i;
                     r0 += qf[x0 + c] * x;
                     r1 += qf[x1 + c] * x;
@@ -522,7 +526,8 @@ final class VectorInnerqKvCache implements KvCache {
                     FloatVector q2 = FloatVector.zero(F);
                     FloatVector q3 = FloatVector.zero(F);
                     for (int k = 0; k < chunks; k++) {
-                        FloatVector x = bits == 8 ? Lanes.bytes(codes, wo, k, flip) : Lanes.signed(codes, wo, bits, k, shifts, flip);
+                        FloatVector x = bits == 8
+                                ? Lanes.bytes(codes, wo, k, flip) : Lanes.signed(codes, wo, bits, k, shifts, flip);
                         int t = t0 + k * L;
                         q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t), q0);
                         q1 = x.fma(FloatVector.fromArray(F, scores, p1 + t), q1);
@@ -535,7 +540,8 @@ final class VectorInnerqKvCache implements KvCache {
                     a2 = q2.fma(sv, a2);
                     a3 = q3.fma(sv, a3);
                     for (int i = chunks * L; i < vGroup; i++) { // tokens past the last lane group (G = 4)
-                        float x = s * (asym ? BitPacking.unsigned(codes, wo, bits, i) - half : BitPacking.signed(codes, wo, bits, i));
+                        float x = s * (asym ? BitPacking.unsigned(codes, wo, bits, i) - half
+                                : BitPacking.signed(codes, wo, bits, i));
                         int t = t0 + i;
                         r0 += scores[p0 + t] * x;
                         r1 += scores[p1 + t] * x;

@@ -288,8 +288,8 @@ final class VectorKiviKvCache implements KvCache {
                     float r3 = out[o3 + c];
                     for (int t = t0; t < t1; t++) {
                         int group = (kvh * valueTokenSlots + t) * vGroups + vg;
-                        float x = Float.float16ToFloat((short) (scales[group] & 0x7FFF)) * BitPacking.unsigned(codes, group * vWords, bits, i)
-                                + Float.float16ToFloat(zeros[group]);
+                        float s = Float.float16ToFloat((short) (scales[group] & 0x7FFF));
+                        float x = s * BitPacking.unsigned(codes, group * vWords, bits, i) + Float.float16ToFloat(zeros[group]);
                         r0 += scores[p0 + t] * x;
                         r1 += scores[p1 + t] * x;
                         r2 += scores[p2 + t] * x;

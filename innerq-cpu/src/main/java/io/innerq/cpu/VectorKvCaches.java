@@ -10,8 +10,9 @@ import io.innerq.port.out.KvCachePort;
  * the reference caches' ({@link io.innerq.cache.ReferenceKvCaches}: one definition of each layout); this adapter
  * replaces their attention with kernels that read the stored form directly: packed codes with one scale per group
  * for InnerQ, per-element dequantization in lanes for KIVI, int8 with a scale per group for q8_0, fp16 converted a
- * tile at a time. Query heads that share a KV head read its cache once. The softmax is exact. A cache allocates its
- * scratch once; {@code attend} allocates nothing. Single-threaded: one cache serves one sequence on one thread.
+ * tile at a time. Query heads that share a KV head read its cache together, in blocks of four (a GQA group of four
+ * reads it once). The softmax is exact. A cache allocates its scratch once; {@code attend} allocates nothing.
+ * Single-threaded: one cache serves one sequence on one thread.
  */
 public final class VectorKvCaches implements KvCachePort {
 
