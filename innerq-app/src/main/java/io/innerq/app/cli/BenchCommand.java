@@ -34,8 +34,11 @@ final class BenchCommand {
     }
 
     static int run(List<String> args, PrintStream out, PrintStream err) throws IOException {
+        if (!args.isEmpty() && args.getFirst().equals("attention")) {
+            return attention(args.subList(1, args.size()), out);
+        }
         if (args.isEmpty() || !args.getFirst().equals("decode")) {
-            throw new CliArguments.UsageException("bench takes a benchmark name: 'bench decode'");
+            throw new CliArguments.UsageException("bench takes a benchmark name: 'bench decode' or 'bench attention'");
         }
         var cli = CliArguments.parse("bench decode", args.subList(1, args.size()),
                 Set.of("model", "backends", "kv", "tokens", "runs", "prompt", "context-file", "context", "threads"),
@@ -98,6 +101,29 @@ final class BenchCommand {
                 }
             }
         }
+        return 0;
+    }
+
+    /**
+     * {@code bench attention [--backend cpu] [AttentionBenchmark options]}: attention alone, Llama-3-8B shapes, every
+     * cache mode in one run.
+     */
+    private static int attention(List<String> args, PrintStream out) {
+        var rest = new ArrayList<String>();
+        String backend = "cpu";
+        for (int i = 0; i < args.size(); i++) {
+            if (args.get(i).equals("--backend") && i + 1 < args.size()) {
+                backend = args.get(++i);
+            } else {
+                rest.add(args.get(i));
+            }
+        }
+        if (!backend.equals("cpu")) {
+            throw new CliArguments.UsageException("bench attention runs on --backend cpu; '" + backend
+                    + "' is not available in this build");
+        }
+        out.flush();
+        io.innerq.cpu.AttentionBenchmark.main(rest.toArray(String[]::new));
         return 0;
     }
 

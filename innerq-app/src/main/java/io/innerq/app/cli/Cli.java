@@ -29,6 +29,8 @@ public final class Cli {
               bench decode [--model FILE] [--backends scalar,cpu] [--kv MODE,...] [--tokens N] [--runs N]
                         [--context-file FILE --context N]
                                                          decode speed of each model, backend and KV mode
+              bench attention [--backend cpu] [--contexts 1k,...,32k] [--modes MODE,...|all] [--runs N]
+                                                         attention alone, Llama-3-8B shapes, every KV mode
               help                                       this text
 
             --model takes a path or a model name looked up in $INNERQ_MODEL_PATH, ./models, ../shared/models
