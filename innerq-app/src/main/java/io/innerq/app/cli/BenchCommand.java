@@ -47,7 +47,7 @@ final class BenchCommand {
                 .map(m -> List.of(ModelResolver.fromEnvironment().resolve(Optional.of(m))))
                 .orElseGet(BenchCommand::allModels);
         List<String> backends = List.of(cli.get("backends").orElse("scalar,cpu").split(","));
-        List<KvMode> modes = Arrays.stream(cli.get("kv").orElse("fp32").split(",")).map(KvMode::parse).toList();
+        List<KvMode> modes = KvModes.parseList(cli.get("kv").orElse("fp32"));
         int tokens = cli.integer("tokens").orElse(128);
         int runs = cli.integer("runs").orElse(3);
         int threads = cli.integer("threads").orElse(0);

@@ -36,10 +36,7 @@ final class EvalCommand {
                 Set.of("json"));
         Path textFile = Path.of(cli.require("text"));
         String text = Files.readString(textFile, StandardCharsets.UTF_8);
-        List<KvMode> modes = Arrays.stream(cli.get("kv").orElse("all").split(","))
-                .flatMap(m -> m.strip().equals("all") ? KvMode.all().stream() : java.util.stream.Stream.of(KvMode.parse(m)))
-                .distinct()
-                .toList();
+        List<KvMode> modes = KvModes.parseList(cli.get("kv").orElse("all"));
         Path modelPath = ModelResolver.fromEnvironment().resolve(cli.get("model"));
         int maxWindows = cli.integer("max-windows").orElse(Integer.MAX_VALUE);
         int prefill = cli.integer("prefill").orElse(1);

@@ -29,9 +29,7 @@ final class PlanCommand {
         var cli = CliArguments.parse("plan", args, Set.of("model", "budget", "kv"), Set.of());
         long budget = parseBytes(cli.require("budget"));
         Path path = ModelResolver.fromEnvironment().resolve(cli.get("model"));
-        List<KvMode> modes = Arrays.stream(cli.get("kv").orElse("all").split(","))
-                .flatMap(m -> m.strip().equals("all") ? KvMode.all().stream() : java.util.stream.Stream.of(KvMode.parse(m)))
-                .distinct().toList();
+        List<KvMode> modes = KvModes.parseList(cli.get("kv").orElse("all"));
         try (GgufFile gguf = GgufFile.open(path)) {
             LlamaConfig c = LlamaConfig.from(gguf);
             var geometry = new CacheGeometry(c.layers(), c.heads(), c.kvHeads(), c.headDim());
