@@ -1,0 +1,38 @@
+package io.innerq.app.server;
+
+import io.innerq.testing.TestModels;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.util.TestPropertyValues;
+import org.springframework.context.ApplicationContextInitializer;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.test.context.ContextConfiguration;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * The one service configuration every Spring test uses, so that they all share one application context (one
+ * model load, one server): the shared stories260K model, a small KV budget that a long fp32 request overflows,
+ * and short waits.
+ */
+@Target(ElementType.TYPE)
+@Retention(RetentionPolicy.RUNTIME)
+@SpringBootTest(classes = InnerqServer.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {
+                "innerq.kv.budget=1MB",
+                "innerq.queue-timeout=2s",
+                "innerq.generation-timeout=20s",
+        })
+@ContextConfiguration(initializers = InnerqServiceTest.TestModel.class)
+public @interface InnerqServiceTest {
+
+    /** Points {@code innerq.model} at the shared stories260K.gguf. */
+    class TestModel implements ApplicationContextInitializer<ConfigurableApplicationContext> {
+        @Override
+        public void initialize(ConfigurableApplicationContext context) {
+            TestPropertyValues.of("innerq.model=" + TestModels.stories260K()).applyTo(context);
+        }
+    }
+}
