@@ -15,7 +15,7 @@ import java.lang.annotation.Target;
 /**
  * The one service configuration every Spring test uses, so that they all share one application context (one
  * model load, one server): the shared stories260K model, a small KV budget that a long fp32 request overflows,
- * and short waits.
+ * short waits, and one API key, {@value #TEST_KEY}.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
@@ -24,9 +24,14 @@ import java.lang.annotation.Target;
                 "innerq.kv.budget=1MB",
                 "innerq.queue-timeout=2s",
                 "innerq.generation-timeout=20s",
+                "innerq.api-keys=" + InnerqServiceTest.TEST_KEY_SHA256,
         })
 @ContextConfiguration(initializers = InnerqServiceTest.TestModel.class)
 public @interface InnerqServiceTest {
+
+    String TEST_KEY = "test-key";
+    /** {@code printf %s test-key | sha256sum} */
+    String TEST_KEY_SHA256 = "62af8704764faf8ea82fc61ce9c4c3908b6cb97d463a634e9e587d7c885db0ef";
 
     /** Points {@code innerq.model} at the shared stories260K.gguf. */
     class TestModel implements ApplicationContextInitializer<ConfigurableApplicationContext> {
