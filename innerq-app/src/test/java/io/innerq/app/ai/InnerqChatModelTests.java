@@ -1,6 +1,7 @@
 package io.innerq.app.ai;
 
 import io.innerq.app.server.InnerqServiceTest;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.springframework.ai.chat.client.ChatClient;
 import org.springframework.ai.chat.model.ChatModel;
@@ -21,6 +22,9 @@ class InnerqChatModelTests {
 
     @Autowired
     ChatModel chatModel;
+
+    @Autowired
+    MeterRegistry meters;
 
     private static InnerqChatOptions.Builder greedy() {
         return InnerqChatOptions.builder().temperature(0.0).kvCacheMode("fp32");
@@ -98,6 +102,16 @@ class InnerqChatModelTests {
         assertThat(a).isEqualTo(b).isNotEmpty();
         ChatResponse r = chatModel.call(new Prompt("Once upon a time", sampled.build()));
         assertThat(r.getMetadata().<String>get("kv-cache-mode")).isEqualTo("innerq-small");
+    }
+
+    @Test
+    void callsAreObservedAsSpringAiChatOperations() {
+        chatModel.call(new Prompt("Once upon a time", greedy().maxTokens(3).build()));
+        var timers = meters.find("gen_ai.client.operation").timers();
+        assertThat(timers).anySatisfy(t -> {
+            assertThat(t.getId().getTag("gen_ai.system")).isEqualTo("innerq");
+            assertThat(t.getId().getTag("gen_ai.request.model")).isEqualTo("stories260K");
+        });
     }
 
     @Test
