@@ -29,14 +29,18 @@ import java.util.Optional;
 @EnableConfigurationProperties(InnerqEngineProperties.class)
 public class InnerqEngineAutoConfiguration {
 
+    /** How the service is told which model to load. */
+    static final String MODEL_REMEDY = "Set innerq.model to the path of a .gguf file (./innerq serve --model FILE, "
+            + "--innerq.model=FILE or INNERQ_MODEL=FILE)";
+
     private static final Logger log = LoggerFactory.getLogger(InnerqEngineAutoConfiguration.class);
 
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
     InnerqEngine innerqEngine(InnerqEngineProperties properties, ObjectProvider<MeterRegistry> meters)
             throws IOException {
-        Path path = ModelResolver.fromEnvironment().resolve(Optional.ofNullable(properties.model())
-                .filter(m -> !m.isBlank()));
+        Path path = ModelResolver.fromEnvironment().withRemedy(MODEL_REMEDY)
+                .resolve(Optional.ofNullable(properties.model()).filter(m -> !m.isBlank()));
         long start = System.nanoTime();
         var engine = InnerqEngine.open(path, properties.toSettings(), meters.getIfAvailable(SimpleMeterRegistry::new));
         log.info("loaded {} ({}) in {} ms: backend {}, {} slot(s) of {} thread(s), KV cache {} within {}",

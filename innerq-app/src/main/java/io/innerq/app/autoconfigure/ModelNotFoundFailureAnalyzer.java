@@ -10,9 +10,8 @@ final class ModelNotFoundFailureAnalyzer extends AbstractFailureAnalyzer<ModelNo
     @Override
     protected FailureAnalysis analyze(Throwable rootFailure, ModelNotFoundException cause) {
         return new FailureAnalysis(cause.getMessage(),
-                "Set innerq.model to the path of a .gguf file (./innerq serve --innerq.model=/path/to/model.gguf, or "
-                        + "INNERQ_MODEL=/path/to/model.gguf in the environment), or put a .gguf file in a directory "
-                        + "of INNERQ_MODEL_PATH, ./models, ../shared/models or ~/.cache/innerq/models.",
+                InnerqEngineAutoConfiguration.MODEL_REMEDY + ", or put a .gguf file in a directory of "
+                        + "INNERQ_MODEL_PATH, ./models, ../shared/models or ~/.cache/innerq/models.",
                 cause);
     }
 }

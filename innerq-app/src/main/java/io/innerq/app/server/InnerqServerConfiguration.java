@@ -35,10 +35,13 @@ class InnerqServerConfiguration {
         String address = env.getProperty("server.address");
         boolean required = properties.requireApiKeys() != null ? properties.requireApiKeys() : !isLoopback(address);
         if (required && keys.isEmpty()) {
-            throw new IllegalStateException(("the server listens on %s, beyond loopback, and innerq.api-keys is "
-                    + "empty: set innerq.api-keys to the SHA-256 hashes of your keys (printf %%s \"$KEY\" | sha256sum), "
-                    + "bind to loopback (server.address=127.0.0.1), or set innerq.require-api-keys=false to serve "
-                    + "without keys").formatted(address == null || address.isBlank() ? "every address" : address));
+            String why = properties.requireApiKeys() != null ? "innerq.require-api-keys is true"
+                    : "the server listens on %s, beyond loopback,".formatted(
+                    address == null || address.isBlank() ? "every address" : address);
+            throw new IllegalStateException(("%s and innerq.api-keys is empty: set innerq.api-keys to the SHA-256 "
+                    + "hashes of your keys (printf %%s \"$KEY\" | sha256sum), bind to loopback "
+                    + "(server.address=127.0.0.1), or set innerq.require-api-keys=false to serve without keys")
+                    .formatted(why));
         }
         var registration = new FilterRegistrationBean<>(new ApiKeyFilter(keys, json));
         registration.addUrlPatterns("/v1/*");
