@@ -43,10 +43,7 @@ public class InnerqEngineAutoConfiguration {
                 .resolve(Optional.ofNullable(properties.model()).filter(m -> !m.isBlank()));
         long start = System.nanoTime();
         var engine = InnerqEngine.open(path, properties.toSettings(), meters.getIfAvailable(SimpleMeterRegistry::new));
-        log.info("loaded {} ({}) in {} ms: backend {}, {} slot(s) of {} thread(s), KV cache {} within {}",
-                path, engine.model().name(), (System.nanoTime() - start) / 1_000_000, engine.backendName(),
-                engine.settings().concurrency(), engine.settings().threadsPerSlot(),
-                engine.settings().defaultKvMode().name(), properties.kv().budget());
+        log.info("loaded {} in {} ms: {}", path, (System.nanoTime() - start) / 1_000_000, engine.describe());
         return engine;
     }
 

@@ -136,6 +136,15 @@ public final class InnerqEngine implements AutoCloseable {
         return settings;
     }
 
+    /** One line for logs: the model, the backend, the slots and the KV cache. */
+    public String describe() {
+        int slots = settings.concurrency();
+        int threads = settings.threadsPerSlot();
+        return "%s (%s), backend %s, %d slot%s of %d thread%s, KV cache %s within %s".formatted(modelId,
+                model.name(), backendName(), slots, slots == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
+                settings.defaultKvMode().name(), Bytes.format(budget.budget()));
+    }
+
     /** The backend's name as the ports report it, e.g. {@code vector-avx2x2}. */
     public String backendName() {
         return slots.getFirst().backend().matVec().name();
