@@ -81,12 +81,17 @@ final class ServeCommand {
         return out.toArray(String[]::new);
     }
 
-    /** The innermost message: the one that says what is wrong. */
-    private static String reason(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
+    /**
+     * The message that says what is wrong: the first cause that is not one of Spring's wrappers (a port in use
+     * excepted: its message names the port).
+     */
+    static String reason(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String type = t.getClass().getName();
+            if (!type.startsWith("org.springframework.") || type.endsWith(".PortInUseException")) {
+                return t.getMessage() != null ? t.getMessage() : t.toString();
+            }
         }
-        return t.getMessage() != null ? t.getMessage() : t.toString();
+        return e.toString();
     }
 }

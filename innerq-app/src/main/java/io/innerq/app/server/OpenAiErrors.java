@@ -47,7 +47,7 @@ class OpenAiErrors {
             case UnknownModelException u -> new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error",
                     u.getMessage(), "model", "model_not_found");
             case ContextLengthExceededException c -> new ApiException(HttpStatus.BAD_REQUEST,
-                    "invalid_request_error", c.getMessage(), "messages", "context_length_exceeded");
+                    "invalid_request_error", c.getMessage(), null, "context_length_exceeded");
             case KvBudgetExceededException k -> new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limit_error",
                     k.getMessage(), null, "kv_budget_exceeded");
             case EngineBusyException b -> new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limit_error",

@@ -87,6 +87,21 @@ class InnerqChatModelTests {
     }
 
     @Test
+    void cancellingAStreamFreesItsCacheAtOnce() throws InterruptedException {
+        var engine = ((InnerqChatModel) chatModel).engine();
+        var sampled = InnerqChatOptions.builder().temperature(1.5).seed(7L).maxTokens(1500).build();
+        var first = chatModel.stream(new Prompt("Once upon a time", sampled)).take(2).collectList().block();
+        assertThat(first).hasSize(2);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (engine.activeGenerations() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertThat(engine.activeGenerations()).isZero();
+        assertThat(engine.kvBytesInUse()).isZero();
+        assertThat(engine.kvBytesReserved()).isZero();
+    }
+
+    @Test
     void chatClientStreamsContent() {
         String text = String.join("", ChatClient.create(chatModel).prompt().user("Once upon a time")
                 .options(greedy().maxTokens(20)).stream().content().collectList().block());

@@ -54,6 +54,13 @@ class ServeCommandTests {
     }
 
     @Test
+    void aBadPropertyIsNamed() {
+        CliTests.Run r = CliTests.run("serve", "--model", stories, "--port", "0", "--innerq.kv.mode=innerq-7");
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("innerq.kv.mode: unknown KV cache mode 'innerq-7'");
+    }
+
+    @Test
     void listeningBeyondLoopbackWithoutApiKeysIsRefused() {
         CliTests.Run r = CliTests.run("serve", "--model", stories, "--port", "0", "--host", "0.0.0.0");
         assertThat(r.status()).isEqualTo(1);

@@ -185,8 +185,11 @@ class OpenAiApiTests {
     @Test
     void aBodyOverTheLimitIs413() {
         String prompt = "x".repeat(1_100_000);
-        assertError(http.post("/v1/completions", "{\"prompt\": \"%s\"}".formatted(prompt), TEST_KEY), 413,
-                "invalid_request_error", "request_too_large", "innerq.max-request-size");
+        String body = "{\"prompt\": \"%s\"}".formatted(prompt);
+        assertError(http.post("/v1/completions", body, TEST_KEY), 413, "invalid_request_error", "request_too_large",
+                "innerq.max-request-size");
+        assertError(http.postChunked("/v1/completions", body, TEST_KEY), 413, "invalid_request_error",
+                "request_too_large", "innerq.max-request-size");
     }
 
     @Test
