@@ -1,6 +1,9 @@
 package io.innerq.app.server;
 
 import io.innerq.app.serving.InnerqEngine;
+import io.innerq.cache.KvMode;
+import io.innerq.engine.GenerationRequest;
+import io.innerq.sampling.SamplingParams;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -197,6 +200,18 @@ class OpenAiApiTests {
         var r = http.post("/v1/chat/completions", chat("\"max_tokens\": 2000"), TEST_KEY);
         assertError(r, 429, "rate_limit_error", "kv_budget_exceeded", "innerq.kv.budget is 1.0 MiB", "needs 2.4 MiB",
                 "ask for at most 814 tokens");
+    }
+
+    @Test
+    void whenTheOnlySlotStaysBusyARequestIs429WithRetryAfter() {
+        var prepared = engine.prepare(new GenerationRequest("Once upon a time", 4, SamplingParams.greedy(), List.of(),
+                true, true, KvMode.FP32));
+        try (var held = engine.admit(prepared)) {
+            var r = http.post("/v1/chat/completions", chat("\"max_tokens\": 4, \"stream\": true"), TEST_KEY);
+            assertError(r, 429, "rate_limit_error", "server_busy", "stayed busy for PT2S (innerq.queue-timeout)");
+            assertThat(r.raw().headers().firstValue("Retry-After")).hasValue("1");
+        }
+        assertThat(http.post("/v1/chat/completions", chat("\"max_tokens\": 4"), TEST_KEY).status()).isEqualTo(200);
     }
 
     @Test
