@@ -16,10 +16,25 @@ import java.util.stream.Stream;
  */
 public final class ModelResolver {
 
+    /** How a user of the command line names a model file, for error messages. */
+    public static final String CLI_REMEDY = "Pass --model with the path of a .gguf file";
+
     private final List<Path> searchPath;
+    private final String remedy;
 
     public ModelResolver(List<Path> searchPath) {
+        this(searchPath, CLI_REMEDY);
+    }
+
+    /** @param remedy how the user names a model file, e.g. "Set innerq.model to the path of a .gguf file" */
+    public ModelResolver(List<Path> searchPath, String remedy) {
         this.searchPath = List.copyOf(searchPath);
+        this.remedy = remedy;
+    }
+
+    /** The same search path; errors tell the user to do {@code remedy}. */
+    public ModelResolver withRemedy(String remedy) {
+        return new ModelResolver(searchPath, remedy);
     }
 
     public static ModelResolver fromEnvironment() {
@@ -67,8 +82,8 @@ public final class ModelResolver {
                     }
                 }
             }
-            throw new ModelNotFoundException("no model file '%s': it is not a file, nor a name found in %s. Pass --model with the path of a .gguf file."
-                    .formatted(r, describe()));
+            throw new ModelNotFoundException("no model file '%s': it is not a file, nor a name found in %s. %s."
+                    .formatted(r, describe(), remedy));
         }
         for (Path dir : searchPath) {
             Optional<Path> first = listModels(dir).stream().findFirst();
@@ -76,8 +91,8 @@ public final class ModelResolver {
                 return first.get();
             }
         }
-        throw new ModelNotFoundException("no model given and no .gguf file found in %s. Pass --model with the path of a .gguf file, or put one in a directory of INNERQ_MODEL_PATH."
-                .formatted(describe()));
+        throw new ModelNotFoundException("no model given and no .gguf file found in %s. %s, or put one in a directory of INNERQ_MODEL_PATH."
+                .formatted(describe(), remedy));
     }
 
     /** The .gguf files of a directory, sorted by name; empty when it does not exist. */

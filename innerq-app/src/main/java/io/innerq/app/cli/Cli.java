@@ -31,6 +31,9 @@ public final class Cli {
                                                          decode speed of each model, backend and KV mode
               bench attention [--backend cpu] [--contexts 1k,...,32k] [--modes MODE,...|all] [--runs N]
                                                          attention alone, Llama-3-8B shapes, every KV mode
+              serve     [--model FILE] [--port N] [--host ADDRESS] [--property=value ...]
+                                                         the OpenAI-compatible HTTP service and actuator
+                                                         (127.0.0.1:8080 by default; see README.md)
               help                                       this text
 
             --model takes a path or a model name looked up in $INNERQ_MODEL_PATH, ./models, ../shared/models
@@ -54,6 +57,7 @@ public final class Cli {
                 case "bench" -> BenchCommand.run(rest, out, err);
                 case "eval" -> EvalCommand.run(rest, out, err);
                 case "plan" -> PlanCommand.run(rest, out);
+                case "serve" -> ServeCommand.run(rest, err);
                 default -> throw new CliArguments.UsageException("unknown command '" + args[0] + "'");
             };
         } catch (CliArguments.UsageException e) {

@@ -34,6 +34,14 @@ class HexagonalArchitectureTests {
     }
 
     @Test
+    void theServingCoreIsPlainJava() {
+        noClasses().that().resideInAPackage("io.innerq.app.serving..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.springframework..", "io.innerq.app.server..",
+                        "io.innerq.app.ai..", "io.innerq.app.autoconfigure..")
+                .check(all);
+    }
+
+    @Test
     void domainDependsOnNoAdapter() {
         noClasses().that().resideInAnyPackage(DOMAIN)
                 .should().dependOnClassesThat().resideInAnyPackage("io.innerq.cpu..", "io.innerq.vulkan..",
