@@ -62,13 +62,21 @@ final class VectorInnerqKvCache implements KvCache {
 
     private final float[] scores;   // [heads][capacity] scores, then exp(score - max)
     private final float[] sums;     // [heads] sum of exp(score - max)
-    private final float[] qf;       // [perKv][hd] q * f of the KV head's query heads
-    private final float[] qSum;     // [perKv][kGroups] sum of q * f over each key group (asymmetric key groups)
-    private final float[] pSum;     // [perKv][valueBlockSlots] sum of exp scores over each value block (asymmetric)
-    private final int[] zeroCursor; // [valueBlockSlots] next value zero point of each block, in channel order
+    private final float[] qf;       // [heads][hd] q * f (each KV head's query heads, its own f)
+    private final float[] qSum;     // [heads][kGroups] sum of q * f over each key group (asymmetric key groups)
+    private final float[] pSum;     // [heads][valueBlockSlots] sum of exp scores over each value block (asymmetric)
+    private final int[] zeroCursor; // [kvHeads][valueBlockSlots] next value zero point of each block, in channel order
     private final Fp32Attention prompt;
+    private final AttendThreads threads;
+    private final CpuWorkers.Task head = this::attendHead; // task i: KV head i
 
-    VectorInnerqKvCache(CacheGeometry geometry, int capacity, InnerqConfig config) {
+    // The call in flight, read by the tasks.
+    private int layer;
+    private int n;
+    private float[] q;
+    private float[] out;
+
+    VectorInnerqKvCache(CacheGeometry geometry, int capacity, InnerqConfig config, AttendThreads threads) {
         storage = new InnerqKvCache(geometry, capacity, config);
         g = geometry;
         this.capacity = capacity;
@@ -91,11 +99,12 @@ final class VectorInnerqKvCache implements KvCache {
         valuesSymmetric = config.valueMode() == QuantMode.SYMMETRIC;
         scores = Fp32Attention.scratch(geometry, capacity);
         sums = new float[geometry.heads()];
-        qf = new float[perKv * hd];
-        qSum = new float[perKv * kGroups];
-        pSum = new float[perKv * valueBlockSlots];
-        zeroCursor = new int[valueBlockSlots];
-        prompt = new Fp32Attention(geometry, capacity, scores, sums);
+        qf = new float[geometry.heads() * hd];
+        qSum = new float[geometry.heads() * kGroups];
+        pSum = new float[geometry.heads() * valueBlockSlots];
+        zeroCursor = new int[geometry.kvHeads() * valueBlockSlots];
+        prompt = new Fp32Attention(geometry, capacity, scores, sums, threads);
+        this.threads = threads;
     }
 
     @Override
@@ -116,6 +125,23 @@ final class VectorInnerqKvCache implements KvCache {
             prompt.attend(storage.prefillKeys(layer), storage.prefillValues(layer), n, q, out);
             return;
         }
+        this.layer = layer;
+        this.n = n;
+        this.q = q;
+        this.out = out;
+        try {
+            threads.run(g.kvHeads(), (long) n * g.kvDim(), head);
+        } finally {
+            this.q = this.out = null;
+        }
+    }
+
+    /** Attention of the query heads of KV head kvh: scores, softmax, values, each head divided by its sum. */
+    private void attendHead(int kvh) {
+        int layer = this.layer;
+        int n = this.n;
+        float[] q = this.q;
+        float[] out = this.out;
         int sinkEnd = Math.min(n, sink);
         int kEnd = Math.min(n, storage.keyEnd(layer));
         int vEnd = Math.min(n, storage.valueEnd(layer));
@@ -125,54 +151,52 @@ final class VectorInnerqKvCache implements KvCache {
         float[] sinkV = storage.sinkValues(layer);
         float[] windowK = storage.windowKeys(layer);
         float[] windowV = storage.windowValues(layer);
-        Arrays.fill(out, 0, g.heads() * hd, 0f);
-        for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
-            foldNormalization(q, kvh, storage.keyFactors(layer));
-            for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                int h0 = kvh * perKv + j0;
-                int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                DenseKernels.scores(sinkK, kvh * sinkSlots * hd, hd, sinkEnd, hd, q, h0 * hd, hd,
-                        scores, h0 * capacity, capacity, nb, scale);
-                if (keysSymmetric && kGroup == 32 && kBits <= 4) {
-                    keyScores32(layer, kvh, kEnd, j0, nb, scale);
-                } else {
-                    keyScores(layer, kvh, kEnd, j0, nb, scale);
-                }
-                for (int t = Math.max(sink, kEnd); t < n; ) { // key window: contiguous runs of ring slots
-                    int slot = (t - sink) % windowSlots;
-                    int run = Math.min(n - t, windowSlots - slot);
-                    DenseKernels.scores(windowK, (kvh * windowSlots + slot) * hd, hd, run, hd, q, h0 * hd, hd,
-                            scores, h0 * capacity + t, capacity, nb, scale);
-                    t += run;
-                }
+        Arrays.fill(out, kvh * perKv * hd, (kvh + 1) * perKv * hd, 0f);
+        foldNormalization(q, kvh, storage.keyFactors(layer));
+        for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
+            int h0 = kvh * perKv + j0;
+            int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
+            DenseKernels.scores(sinkK, kvh * sinkSlots * hd, hd, sinkEnd, hd, q, h0 * hd, hd,
+                    scores, h0 * capacity, capacity, nb, scale);
+            if (keysSymmetric && kGroup == 32 && kBits <= 4) {
+                keyScores32(layer, kvh, kEnd, j0, nb, scale);
+            } else {
+                keyScores(layer, kvh, kEnd, j0, nb, scale);
             }
-            for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
-                sums[h] = Softmax.exponentiate(scores, h * capacity, n);
+            for (int t = Math.max(sink, kEnd); t < n; ) { // key window: contiguous runs of ring slots
+                int slot = (t - sink) % windowSlots;
+                int run = Math.min(n - t, windowSlots - slot);
+                DenseKernels.scores(windowK, (kvh * windowSlots + slot) * hd, hd, run, hd, q, h0 * hd, hd,
+                        scores, h0 * capacity + t, capacity, nb, scale);
+                t += run;
             }
-            if (!valuesSymmetric) {
-                blockSums(kvh, vBlocks);
+        }
+        for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
+            sums[h] = Softmax.exponentiate(scores, h * capacity, n);
+        }
+        if (!valuesSymmetric) {
+            blockSums(kvh, vBlocks);
+        }
+        for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
+            int h0 = kvh * perKv + j0;
+            int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
+            DenseKernels.values(sinkV, kvh * sinkSlots * hd, hd, sinkEnd, hd, scores, h0 * capacity, capacity,
+                    out, h0 * hd, hd, nb);
+            if (vGroup == 32 && vBits <= 4) {
+                values32(layer, kvh, vBlocks, j0, nb, out);
+            } else {
+                values(layer, kvh, vBlocks, j0, nb, out);
             }
-            for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                int h0 = kvh * perKv + j0;
-                int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                DenseKernels.values(sinkV, kvh * sinkSlots * hd, hd, sinkEnd, hd, scores, h0 * capacity, capacity,
-                        out, h0 * hd, hd, nb);
-                if (vGroup == 32 && vBits <= 4) {
-                    values32(layer, kvh, vBlocks, j0, nb, out);
-                } else {
-                    values(layer, kvh, vBlocks, j0, nb, out);
-                }
-                for (int t = Math.max(sink, vEnd); t < n; ) {
-                    int slot = (t - sink) % windowSlots;
-                    int run = Math.min(n - t, windowSlots - slot);
-                    DenseKernels.values(windowV, (kvh * windowSlots + slot) * hd, hd, run, hd,
-                            scores, h0 * capacity + t, capacity, out, h0 * hd, hd, nb);
-                    t += run;
-                }
+            for (int t = Math.max(sink, vEnd); t < n; ) {
+                int slot = (t - sink) % windowSlots;
+                int run = Math.min(n - t, windowSlots - slot);
+                DenseKernels.values(windowV, (kvh * windowSlots + slot) * hd, hd, run, hd,
+                        scores, h0 * capacity + t, capacity, out, h0 * hd, hd, nb);
+                t += run;
             }
-            for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
-                DenseKernels.scale(out, h * hd, hd, 1f / sums[h]);
-            }
+        }
+        for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
+            DenseKernels.scale(out, h * hd, hd, 1f / sums[h]);
         }
     }
 
@@ -181,25 +205,27 @@ final class VectorInnerqKvCache implements KvCache {
         int qo = kvh * perKv * hd;
         int vectorEnd = hd & -L;
         for (int j = 0; j < perKv; j++) {
+            int jo = qo + j * hd; // this head's row of qf
+            int mo = (kvh * perKv + j) * kGroups;
             if (normalized) {
                 int c = 0;
                 for (; c < vectorEnd; c += L) {
-                    FloatVector.fromArray(F, q, qo + j * hd + c).mul(FloatVector.fromArray(F, f, kvh * hd + c))
-                            .intoArray(qf, j * hd + c);
+                    FloatVector.fromArray(F, q, jo + c).mul(FloatVector.fromArray(F, f, kvh * hd + c))
+                            .intoArray(qf, jo + c);
                 }
                 for (; c < hd; c++) {
-                    qf[j * hd + c] = q[qo + j * hd + c] * f[kvh * hd + c];
+                    qf[jo + c] = q[jo + c] * f[kvh * hd + c];
                 }
             } else {
-                System.arraycopy(q, qo + j * hd, qf, j * hd, hd);
+                System.arraycopy(q, jo, qf, jo, hd);
             }
             if (!keysSymmetric) {
                 for (int kg = 0; kg < kGroups; kg++) {
                     float s = 0f;
                     for (int c = kg * kGroup; c < (kg + 1) * kGroup; c++) {
-                        s += qf[j * hd + c];
+                        s += qf[jo + c];
                     }
-                    qSum[j * kGroups + kg] = s;
+                    qSum[mo + kg] = s;
                 }
             }
         }
@@ -220,7 +246,7 @@ final class VectorInnerqKvCache implements KvCache {
                 for (int i = vectorEnd; i < vGroup; i++) {
                     s += scores[o + i];
                 }
-                pSum[j * valueBlockSlots + b] = s;
+                pSum[(kvh * perKv + j) * valueBlockSlots + b] = s;
             }
         }
     }
@@ -235,7 +261,7 @@ final class VectorInnerqKvCache implements KvCache {
         int bits = kBits;
         int words = kWords;
         int groups = kGroups;
-        int x0 = j0 * hd;
+        int x0 = (kvh * perKv + j0) * hd;
         int x1 = DenseKernels.row(x0, hd, 1, nb);
         int x2 = DenseKernels.row(x0, hd, 2, nb);
         int x3 = DenseKernels.row(x0, hd, 3, nb);
@@ -300,11 +326,11 @@ final class VectorInnerqKvCache implements KvCache {
         short[] scales = storage.keyScales(layer);
         short[] zeros = storage.keyZeros(layer);
         int bits = kBits;
-        int x0 = j0 * hd;
+        int x0 = (kvh * perKv + j0) * hd;
         int x1 = DenseKernels.row(x0, hd, 1, nb);
         int x2 = DenseKernels.row(x0, hd, 2, nb);
         int x3 = DenseKernels.row(x0, hd, 3, nb);
-        int m0 = j0 * kGroups;
+        int m0 = (kvh * perKv + j0) * kGroups;
         int m1 = DenseKernels.row(m0, kGroups, 1, nb);
         int m2 = DenseKernels.row(m0, kGroups, 2, nb);
         int m3 = DenseKernels.row(m0, kGroups, 3, nb);
@@ -397,7 +423,7 @@ final class VectorInnerqKvCache implements KvCache {
         int p1 = DenseKernels.row(p0, capacity, 1, nb);
         int p2 = DenseKernels.row(p0, capacity, 2, nb);
         int p3 = DenseKernels.row(p0, capacity, 3, nb);
-        int m0 = j0 * slots;
+        int m0 = (kvh * perKv + j0) * slots;
         int m1 = DenseKernels.row(m0, slots, 1, nb);
         int m2 = DenseKernels.row(m0, slots, 2, nb);
         int m3 = DenseKernels.row(m0, slots, 3, nb);
@@ -406,12 +432,13 @@ final class VectorInnerqKvCache implements KvCache {
         int o2 = DenseKernels.row(o0, hd, 2, nb);
         int o3 = DenseKernels.row(o0, hd, 3, nb);
         int zeroBase = kvh * slots * hd;
+        int zc = kvh * slots; // this KV head's zero cursors
         IntVector shifts = Lanes.shifts(bits);
         int flipAll = Lanes.flip(bits, true);
         float half = 1 << (bits - 1);
         for (int b0 = 0; b0 < blocks; b0 += BLOCKS_PER_TILE) {
             int b1 = Math.min(blocks, b0 + BLOCKS_PER_TILE);
-            Arrays.fill(zeroCursor, b0, b1, 0);
+            Arrays.fill(zeroCursor, zc + b0, zc + b1, 0);
             for (int c = 0; c < hd; c++) {
                 int groupBase = (kvh * hd + c) * slots;
                 FloatVector a0 = FloatVector.zero(F);
@@ -455,8 +482,8 @@ final class VectorInnerqKvCache implements KvCache {
                     a2 = q2.fma(sv, a2);
                     a3 = q3.fma(sv, a3);
                     if (!symmetric) { // s * u + z = s * (u - half) + (z + s * half), times sum(p); no branch on the flag
-                        int rank = zeroCursor[b];
-                        zeroCursor[b] = rank + asym;
+                        int rank = zeroCursor[zc + b];
+                        zeroCursor[zc + b] = rank + asym;
                         float z = asym * (Float.float16ToFloat(zeros[zeroBase + b * hd + rank]) + s * half);
                         z0 += z * pSum[m0 + b];
                         z1 += z * pSum[m1 + b];
@@ -487,7 +514,7 @@ final class VectorInnerqKvCache implements KvCache {
         int p1 = DenseKernels.row(p0, capacity, 1, nb);
         int p2 = DenseKernels.row(p0, capacity, 2, nb);
         int p3 = DenseKernels.row(p0, capacity, 3, nb);
-        int m0 = j0 * valueBlockSlots;
+        int m0 = (kvh * perKv + j0) * valueBlockSlots;
         int m1 = DenseKernels.row(m0, valueBlockSlots, 1, nb);
         int m2 = DenseKernels.row(m0, valueBlockSlots, 2, nb);
         int m3 = DenseKernels.row(m0, valueBlockSlots, 3, nb);
@@ -496,6 +523,7 @@ final class VectorInnerqKvCache implements KvCache {
         int o2 = DenseKernels.row(o0, hd, 2, nb);
         int o3 = DenseKernels.row(o0, hd, 3, nb);
         int zeroBase = kvh * valueBlockSlots * hd;
+        int zc = kvh * valueBlockSlots; // this KV head's zero cursors
         int chunks = vGroup / L;
         int tile = Math.max(1, BLOCKS_PER_TILE * 32 / vGroup);
         IntVector shifts = Lanes.shifts(bits);
@@ -503,7 +531,7 @@ final class VectorInnerqKvCache implements KvCache {
         float half = 1 << (bits - 1);
         for (int b0 = 0; b0 < blocks; b0 += tile) {
             int b1 = Math.min(blocks, b0 + tile);
-            Arrays.fill(zeroCursor, b0, b1, 0);
+            Arrays.fill(zeroCursor, zc + b0, zc + b1, 0);
             for (int c = 0; c < hd; c++) {
                 int groupBase = (kvh * hd + c) * valueBlockSlots;
                 FloatVector a0 = FloatVector.zero(F);
@@ -549,7 +577,7 @@ final class VectorInnerqKvCache implements KvCache {
                         r3 += scores[p3 + t] * x;
                     }
                     if (asym) { // s * u + z = s * (u - half) + (z + s * half), times sum(p)
-                        float z = Float.float16ToFloat(zeros[zeroBase + b * hd + zeroCursor[b]++]) + s * half;
+                        float z = Float.float16ToFloat(zeros[zeroBase + b * hd + zeroCursor[zc + b]++]) + s * half;
                         r0 += z * pSum[m0 + b];
                         r1 += z * pSum[m1 + b];
                         r2 += z * pSum[m2 + b];

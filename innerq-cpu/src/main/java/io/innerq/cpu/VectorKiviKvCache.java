@@ -51,8 +51,16 @@ final class VectorKiviKvCache implements KvCache {
     private final float[] scores;  // [heads][capacity] scores, then exp(score - max)
     private final float[] sums;    // [heads] sum of exp(score - max)
     private final Fp32Attention prompt;
+    private final AttendThreads threads;
+    private final CpuWorkers.Task head = this::attendHead; // task i: KV head i
 
-    VectorKiviKvCache(CacheGeometry geometry, int capacity, KvMode.Kivi mode) {
+    // The call in flight, read by the tasks.
+    private int layer;
+    private int n;
+    private float[] q;
+    private float[] out;
+
+    VectorKiviKvCache(CacheGeometry geometry, int capacity, KvMode.Kivi mode, AttendThreads threads) {
         storage = new KiviKvCache(geometry, capacity, mode);
         g = geometry;
         this.capacity = capacity;
@@ -70,7 +78,8 @@ final class VectorKiviKvCache implements KvCache {
         valueTokenSlots = storage.valueTokenSlots();
         scores = Fp32Attention.scratch(geometry, capacity);
         sums = new float[geometry.heads()];
-        prompt = new Fp32Attention(geometry, capacity, scores, sums);
+        prompt = new Fp32Attention(geometry, capacity, scores, sums, threads);
+        this.threads = threads;
     }
 
     @Override
@@ -91,43 +100,58 @@ final class VectorKiviKvCache implements KvCache {
             prompt.attend(storage.prefillKeys(layer), storage.prefillValues(layer), n, q, out);
             return;
         }
+        this.layer = layer;
+        this.n = n;
+        this.q = q;
+        this.out = out;
+        try {
+            threads.run(g.kvHeads(), (long) n * g.kvDim(), head);
+        } finally {
+            this.q = this.out = null;
+        }
+    }
+
+    /** Attention of the query heads of KV head kvh: scores, softmax, values, each head divided by its sum. */
+    private void attendHead(int kvh) {
+        int layer = this.layer;
+        int n = this.n;
+        float[] q = this.q;
+        float[] out = this.out;
         int kEnd = storage.keyEnd(layer);
         int vEnd = storage.valueEnd(layer);
         float scale = Fp32Attention.scoreScale(hd);
         float[] ringK = storage.residualKeys(layer);
         float[] ringV = storage.residualValues(layer);
-        Arrays.fill(out, 0, g.heads() * hd, 0f);
-        for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
-            for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                int h0 = kvh * perKv + j0;
-                int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                keyScores(layer, kvh, kEnd / kGroup, q, h0, nb, scale);
-                for (int t = kEnd; t < n; ) { // residual keys: contiguous runs of ring slots
-                    int slot = t % keySlots;
-                    int run = Math.min(n - t, keySlots - slot);
-                    DenseKernels.scores(ringK, (kvh * keySlots + slot) * hd, hd, run, hd, q, h0 * hd, hd,
-                            scores, h0 * capacity + t, capacity, nb, scale);
-                    t += run;
-                }
+        Arrays.fill(out, kvh * perKv * hd, (kvh + 1) * perKv * hd, 0f);
+        for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
+            int h0 = kvh * perKv + j0;
+            int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
+            keyScores(layer, kvh, kEnd / kGroup, q, h0, nb, scale);
+            for (int t = kEnd; t < n; ) { // residual keys: contiguous runs of ring slots
+                int slot = t % keySlots;
+                int run = Math.min(n - t, keySlots - slot);
+                DenseKernels.scores(ringK, (kvh * keySlots + slot) * hd, hd, run, hd, q, h0 * hd, hd,
+                        scores, h0 * capacity + t, capacity, nb, scale);
+                t += run;
             }
-            for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
-                sums[h] = Softmax.exponentiate(scores, h * capacity, n);
+        }
+        for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
+            sums[h] = Softmax.exponentiate(scores, h * capacity, n);
+        }
+        for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
+            int h0 = kvh * perKv + j0;
+            int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
+            values(layer, kvh, vEnd, out, h0, nb);
+            for (int t = vEnd; t < n; ) {
+                int slot = t % valueSlots;
+                int run = Math.min(n - t, valueSlots - slot);
+                DenseKernels.values(ringV, (kvh * valueSlots + slot) * hd, hd, run, hd,
+                        scores, h0 * capacity + t, capacity, out, h0 * hd, hd, nb);
+                t += run;
             }
-            for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                int h0 = kvh * perKv + j0;
-                int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                values(layer, kvh, vEnd, out, h0, nb);
-                for (int t = vEnd; t < n; ) {
-                    int slot = t % valueSlots;
-                    int run = Math.min(n - t, valueSlots - slot);
-                    DenseKernels.values(ringV, (kvh * valueSlots + slot) * hd, hd, run, hd,
-                            scores, h0 * capacity + t, capacity, out, h0 * hd, hd, nb);
-                    t += run;
-                }
-            }
-            for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
-                DenseKernels.scale(out, h * hd, hd, 1f / sums[h]);
-            }
+        }
+        for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
+            DenseKernels.scale(out, h * hd, hd, 1f / sums[h]);
         }
     }
 

@@ -66,6 +66,20 @@ class VectorKvCachesKernelTests {
     @ParameterizedTest(name = "{0}: {1}, {2} tokens, prompt {3}")
     @MethodSource("cases")
     void attentionMatchesTheReferenceOfTheSameMode(String modeName, CacheGeometry g, int capacity, int prompt) {
+        check(new VectorKvCaches(), modeName, g, capacity, prompt);
+    }
+
+    /** The same, every call split over 3 threads (which do not divide the KV heads evenly). */
+    @ParameterizedTest(name = "{0}: {1}, {2} tokens, prompt {3}, 3 threads")
+    @MethodSource("cases")
+    void attentionOnThreeThreadsMatchesTheReferenceOfTheSameMode(String modeName, CacheGeometry g, int capacity,
+                                                                 int prompt) {
+        try (var workers = new CpuWorkers(3)) {
+            check(new VectorKvCaches(new AttendThreads(workers, 0)), modeName, g, capacity, prompt);
+        }
+    }
+
+    private static void check(VectorKvCaches port, String modeName, CacheGeometry g, int capacity, int prompt) {
         KvMode mode = KvMode.parse(modeName);
         var random = new SplittableRandom(capacity * 31L + g.headDim());
         float[] k = new float[g.kvDim()];
@@ -74,7 +88,7 @@ class VectorKvCachesKernelTests {
         float[] out = new float[q.length];
         float[] expected = new float[q.length];
         double worst = 0;
-        try (KvCache cache = new VectorKvCaches().allocate(g, capacity, mode);
+        try (KvCache cache = port.allocate(g, capacity, mode);
              KvCache reference = new ReferenceKvCaches().allocate(g, capacity, mode)) {
             for (int pos = 0; pos < capacity; pos++) {
                 for (int l = 0; l < g.layers(); l++) {
