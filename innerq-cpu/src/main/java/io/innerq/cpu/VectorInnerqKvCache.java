@@ -23,7 +23,8 @@ import static jdk.incubator.vector.VectorOperators.ADD;
  *   <li>keys, a group = Gk channels of one token: {@code score_j += s * sum_i (q_j * f)_i c_i} (+ {@code z * sum_i
  *       (q_j * f)_i} for an asymmetric group), lanes = channels. q is multiplied by the key normalization f once
  *       per step. Per token, the group's codes are unpacked once for a block of up to four query heads of the KV
- *       head (all of them in Llama-3's GQA groups of four), each head keeps a lane-wise partial per group, and the
+ *       head (all of them in Llama-3's GQA groups of four; blocks of one and two heads have kernels of their own, so
+ *       that groups of 1 and 2 repeat no head), each head keeps a lane-wise partial per group, and the
  *       scale multiplies that partial once; one horizontal sum per token and head ends it.</li>
  *   <li>values, stored transposed, a group = G tokens of one channel: {@code out_j[c] += s * sum_i p_j[i] c_i}
  *       (+ {@code z * sum_i p_j[i]}, the hybrid flag in the scale's sign bit), lanes = tokens. Channels sweep tiles
@@ -159,7 +160,11 @@ final class VectorInnerqKvCache implements KvCache {
             DenseKernels.scores(sinkK, kvh * sinkSlots * hd, hd, sinkEnd, hd, q, h0 * hd, hd,
                     scores, h0 * capacity, capacity, nb, scale);
             if (keysSymmetric && kGroup == 32 && kBits <= 4) {
-                keyScores32(layer, kvh, kEnd, j0, nb, scale);
+                switch (nb) {
+                    case 1 -> keyScores32x1(layer, kvh, kEnd, j0, nb, scale);
+                    case 2 -> keyScores32x2(layer, kvh, kEnd, j0, nb, scale);
+                    default -> keyScores32(layer, kvh, kEnd, j0, nb, scale);
+                }
             } else {
                 keyScores(layer, kvh, kEnd, j0, nb, scale);
             }
@@ -183,7 +188,11 @@ final class VectorInnerqKvCache implements KvCache {
             DenseKernels.values(sinkV, kvh * sinkSlots * hd, hd, sinkEnd, hd, scores, h0 * capacity, capacity,
                     out, h0 * hd, hd, nb);
             if (vGroup == 32 && vBits <= 4) {
-                values32(layer, kvh, vBlocks, j0, nb, out);
+                switch (nb) {
+                    case 1 -> values32x1(layer, kvh, vBlocks, j0, nb, out);
+                    case 2 -> values32x2(layer, kvh, vBlocks, j0, nb, out);
+                    default -> values32(layer, kvh, vBlocks, j0, nb, out);
+                }
             } else {
                 values(layer, kvh, vBlocks, j0, nb, out);
             }
@@ -313,6 +322,80 @@ final class VectorInnerqKvCache implements KvCache {
             scores[s1 + t] = r1;
             scores[s2 + t] = r2;
             scores[s3 + t] = r3;
+        }
+    }
+
+    /** {@link #keyScores32} for a block of two query heads (no repeated head): GQA groups of 2. */
+    private void keyScores32x2(int layer, int kvh, int kEnd, int j0, int nb, float scale) {
+        int[] codes = storage.keyCodes(layer);
+        short[] scales = storage.keyScales(layer);
+        int bits = kBits;
+        int words = kWords;
+        int groups = kGroups;
+        int x0 = (kvh * perKv + j0) * hd;
+        int x1 = DenseKernels.row(x0, hd, 1, nb);
+        int s0 = (kvh * perKv + j0) * capacity;
+        int s1 = DenseKernels.row(s0, capacity, 1, nb);
+        IntVector shifts = Lanes.shifts(bits);
+        for (int t = sink; t < kEnd; t++) {
+            int groupBase = (kvh * keyTokenSlots + t - sink) * groups;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            for (int kg = 0; kg < groups; kg++) {
+                int wo = (groupBase + kg) * words;
+                int c = kg * 32;
+                FloatVector k = Lanes.signed(codes, wo, bits, 0, shifts, 0);
+                FloatVector p0 = k.mul(FloatVector.fromArray(F, qf, x0 + c));
+                FloatVector p1 = k.mul(FloatVector.fromArray(F, qf, x1 + c));
+                k = Lanes.signed(codes, wo, bits, 1, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 8), p0);
+                p1 = k.fma(FloatVector.fromArray(F, qf, x1 + c + 8), p1);
+                k = Lanes.signed(codes, wo, bits, 2, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 16), p0);
+                p1 = k.fma(FloatVector.fromArray(F, qf, x1 + c + 16), p1);
+                k = Lanes.signed(codes, wo, bits, 3, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 24), p0);
+                p1 = k.fma(FloatVector.fromArray(F, qf, x1 + c + 24), p1);
+                FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat(scales[groupBase + kg])); // sign clear
+                a0 = p0.fma(s, a0);
+                a1 = p1.fma(s, a1);
+            }
+            float r0 = a0.reduceLanes(ADD) * scale;
+            float r1 = a1.reduceLanes(ADD) * scale;
+            scores[s0 + t] = r0;
+            scores[s1 + t] = r1;
+        }
+    }
+
+    /** {@link #keyScores32} for a block of one query head (no repeated head): GQA groups of 1 and MHA. */
+    private void keyScores32x1(int layer, int kvh, int kEnd, int j0, int nb, float scale) {
+        int[] codes = storage.keyCodes(layer);
+        short[] scales = storage.keyScales(layer);
+        int bits = kBits;
+        int words = kWords;
+        int groups = kGroups;
+        int x0 = (kvh * perKv + j0) * hd;
+        int s0 = (kvh * perKv + j0) * capacity;
+        IntVector shifts = Lanes.shifts(bits);
+        for (int t = sink; t < kEnd; t++) {
+            int groupBase = (kvh * keyTokenSlots + t - sink) * groups;
+            FloatVector a0 = FloatVector.zero(F);
+            for (int kg = 0; kg < groups; kg++) {
+                int wo = (groupBase + kg) * words;
+                int c = kg * 32;
+                FloatVector k = Lanes.signed(codes, wo, bits, 0, shifts, 0);
+                FloatVector p0 = k.mul(FloatVector.fromArray(F, qf, x0 + c));
+                k = Lanes.signed(codes, wo, bits, 1, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 8), p0);
+                k = Lanes.signed(codes, wo, bits, 2, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 16), p0);
+                k = Lanes.signed(codes, wo, bits, 3, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 24), p0);
+                FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat(scales[groupBase + kg])); // sign clear
+                a0 = p0.fma(s, a0);
+            }
+            float r0 = a0.reduceLanes(ADD) * scale;
+            scores[s0 + t] = r0;
         }
     }
 
@@ -499,6 +582,129 @@ final class VectorInnerqKvCache implements KvCache {
                 out[o1 + c] = r1;
                 out[o2 + c] = r2;
                 out[o3 + c] = r3;
+            }
+        }
+    }
+
+    /** {@link #values32} for a block of two query heads (no repeated head): GQA groups of 2. */
+    private void values32x2(int layer, int kvh, int blocks, int j0, int nb, float[] out) {
+        int[] codes = storage.valueCodes(layer);
+        short[] scales = storage.valueScales(layer);
+        short[] zeros = storage.valueZeros(layer);
+        int bits = vBits;
+        int words = vWords;
+        int slots = valueBlockSlots;
+        boolean symmetric = valuesSymmetric;
+        int h0 = kvh * perKv + j0;
+        int p0 = h0 * capacity + sink;
+        int p1 = DenseKernels.row(p0, capacity, 1, nb);
+        int m0 = (kvh * perKv + j0) * slots;
+        int m1 = DenseKernels.row(m0, slots, 1, nb);
+        int o0 = h0 * hd;
+        int o1 = DenseKernels.row(o0, hd, 1, nb);
+        int zeroBase = kvh * slots * hd;
+        int zc = kvh * slots; // this KV head's zero cursors
+        IntVector shifts = Lanes.shifts(bits);
+        int flipAll = Lanes.flip(bits, true);
+        float half = 1 << (bits - 1);
+        for (int b0 = 0; b0 < blocks; b0 += BLOCKS_PER_TILE) {
+            int b1 = Math.min(blocks, b0 + BLOCKS_PER_TILE);
+            Arrays.fill(zeroCursor, zc + b0, zc + b1, 0);
+            for (int c = 0; c < hd; c++) {
+                int groupBase = (kvh * hd + c) * slots;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = FloatVector.zero(F);
+                float z0 = 0f;
+                float z1 = 0f;
+                for (int b = b0; b < b1; b++) {
+                    short sb = scales[groupBase + b];
+                    int asym = (sb >> 15) & 1; // the hybrid flag, the scale's sign bit: 1 for an asymmetric group
+                    int flip = flipAll & -asym;
+                    int wo = (groupBase + b) * words;
+                    int t = b * 32;
+                    FloatVector x = Lanes.signed(codes, wo, bits, 0, shifts, flip);
+                    FloatVector q0 = x.mul(FloatVector.fromArray(F, scores, p0 + t));
+                    FloatVector q1 = x.mul(FloatVector.fromArray(F, scores, p1 + t));
+                    x = Lanes.signed(codes, wo, bits, 1, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 8), q0);
+                    q1 = x.fma(FloatVector.fromArray(F, scores, p1 + t + 8), q1);
+                    x = Lanes.signed(codes, wo, bits, 2, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 16), q0);
+                    q1 = x.fma(FloatVector.fromArray(F, scores, p1 + t + 16), q1);
+                    x = Lanes.signed(codes, wo, bits, 3, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 24), q0);
+                    q1 = x.fma(FloatVector.fromArray(F, scores, p1 + t + 24), q1);
+                    float s = Float.float16ToFloat((short) (sb & 0x7FFF));
+                    FloatVector sv = FloatVector.broadcast(F, s);
+                    a0 = q0.fma(sv, a0);
+                    a1 = q1.fma(sv, a1);
+                    if (!symmetric) { // s * u + z = s * (u - half) + (z + s * half), times sum(p); no branch on the flag
+                        int rank = zeroCursor[zc + b];
+                        zeroCursor[zc + b] = rank + asym;
+                        float z = asym * (Float.float16ToFloat(zeros[zeroBase + b * hd + rank]) + s * half);
+                        z0 += z * pSum[m0 + b];
+                        z1 += z * pSum[m1 + b];
+                    }
+                }
+                float r0 = out[o0 + c] + a0.reduceLanes(ADD) + z0;
+                float r1 = out[o1 + c] + a1.reduceLanes(ADD) + z1;
+                out[o0 + c] = r0;
+                out[o1 + c] = r1;
+            }
+        }
+    }
+
+    /** {@link #values32} for a block of one query head (no repeated head): GQA groups of 1 and MHA. */
+    private void values32x1(int layer, int kvh, int blocks, int j0, int nb, float[] out) {
+        int[] codes = storage.valueCodes(layer);
+        short[] scales = storage.valueScales(layer);
+        short[] zeros = storage.valueZeros(layer);
+        int bits = vBits;
+        int words = vWords;
+        int slots = valueBlockSlots;
+        boolean symmetric = valuesSymmetric;
+        int h0 = kvh * perKv + j0;
+        int p0 = h0 * capacity + sink;
+        int m0 = (kvh * perKv + j0) * slots;
+        int o0 = h0 * hd;
+        int zeroBase = kvh * slots * hd;
+        int zc = kvh * slots; // this KV head's zero cursors
+        IntVector shifts = Lanes.shifts(bits);
+        int flipAll = Lanes.flip(bits, true);
+        float half = 1 << (bits - 1);
+        for (int b0 = 0; b0 < blocks; b0 += BLOCKS_PER_TILE) {
+            int b1 = Math.min(blocks, b0 + BLOCKS_PER_TILE);
+            Arrays.fill(zeroCursor, zc + b0, zc + b1, 0);
+            for (int c = 0; c < hd; c++) {
+                int groupBase = (kvh * hd + c) * slots;
+                FloatVector a0 = FloatVector.zero(F);
+                float z0 = 0f;
+                for (int b = b0; b < b1; b++) {
+                    short sb = scales[groupBase + b];
+                    int asym = (sb >> 15) & 1; // the hybrid flag, the scale's sign bit: 1 for an asymmetric group
+                    int flip = flipAll & -asym;
+                    int wo = (groupBase + b) * words;
+                    int t = b * 32;
+                    FloatVector x = Lanes.signed(codes, wo, bits, 0, shifts, flip);
+                    FloatVector q0 = x.mul(FloatVector.fromArray(F, scores, p0 + t));
+                    x = Lanes.signed(codes, wo, bits, 1, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 8), q0);
+                    x = Lanes.signed(codes, wo, bits, 2, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 16), q0);
+                    x = Lanes.signed(codes, wo, bits, 3, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 24), q0);
+                    float s = Float.float16ToFloat((short) (sb & 0x7FFF));
+                    FloatVector sv = FloatVector.broadcast(F, s);
+                    a0 = q0.fma(sv, a0);
+                    if (!symmetric) { // s * u + z = s * (u - half) + (z + s * half), times sum(p); no branch on the flag
+                        int rank = zeroCursor[zc + b];
+                        zeroCursor[zc + b] = rank + asym;
+                        float z = asym * (Float.float16ToFloat(zeros[zeroBase + b * hd + rank]) + s * half);
+                        z0 += z * pSum[m0 + b];
+                    }
+                }
+                float r0 = out[o0 + c] + a0.reduceLanes(ADD) + z0;
+                out[o0 + c] = r0;
             }
         }
     }
