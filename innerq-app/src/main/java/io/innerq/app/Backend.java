@@ -1,6 +1,7 @@
 package io.innerq.app;
 
 import io.innerq.cache.ReferenceKvCaches;
+import io.innerq.cpu.CpuWorkers;
 import io.innerq.cpu.VectorKvCaches;
 import io.innerq.cpu.VectorMatVec;
 import io.innerq.port.out.KvCachePort;
@@ -14,7 +15,7 @@ public record Backend(String name, MatVecPort matVec, KvCachePort caches, AutoCl
         implements AutoCloseable {
 
     /**
-     * @param name    {@code cpu} (Vector API kernels, matrix products split across threads) or {@code scalar} (the
+     * @param name    {@code cpu} (Vector API kernels, matrix products and attention split across threads) or {@code scalar} (the
      *                single-threaded reference ports)
      * @param threads worker threads for {@code cpu}; 0 for one per available core
      */
@@ -22,8 +23,8 @@ public record Backend(String name, MatVecPort matVec, KvCachePort caches, AutoCl
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "cpu" -> {
                 int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-                var mv = new VectorMatVec(n);
-                yield new Backend("cpu", mv, new VectorKvCaches(), mv);
+                var workers = new CpuWorkers(n); // shared by the products and the attention, called in turn
+                yield new Backend("cpu", new VectorMatVec(workers), new VectorKvCaches(workers), workers);
             }
             case "scalar" -> new Backend("scalar", new ScalarMatVec(), new ReferenceKvCaches(), () -> { });
             default -> throw new IllegalArgumentException(

@@ -13,7 +13,8 @@ import java.util.SplittableRandom;
 
 /**
  * Decode attention speed of every cache mode on one layer of Llama-3-8B's shapes (32 query heads, 8 KV heads,
- * head_dim 128), single-threaded, printed as Markdown tables.
+ * head_dim 128; {@code --heads} and {@code --kv-heads} change the head counts), on {@code --threads} threads (default:
+ * the available processors; {@link CpuWorkers}, as the cpu backend shares them), printed as Markdown tables.
  *
  * <p>Per context length and mode: a cache of exactly that many tokens is filled as a model would fill it (a short
  * prompt stored and ended with {@code endPrefill}, then one decode store per token, so the quantized middle, the
@@ -27,13 +28,13 @@ import java.util.SplittableRandom;
  * <pre>
  * java --add-modules jdk.incubator.vector -Xmx8g -cp innerq-cpu/target/classes:innerq-domain/target/classes \
  *     io.innerq.cpu.AttentionBenchmark [--contexts 1k,2k,4k,8k,16k,32k] [--modes fp32,fp16,...|all]
- *     [--runs 11] [--warmup 3] [--prompt 512] [--jit-calls 300] [--seed 1]
+ *     [--runs 11] [--warmup 3] [--prompt 512] [--jit-calls 300] [--seed 1] [--threads N] [--heads 32] [--kv-heads 8]
  * </pre>
  * Quick run (under a minute): {@code --contexts 1k,4k --runs 5}.
  */
 public final class AttentionBenchmark {
 
-    private static final CacheGeometry LLAMA3_8B_LAYER = new CacheGeometry(1, 32, 8, 128);
+    private static final int HEAD_DIM = 128; // Llama-3-8B's
     private static final int TOKEN_POOL = 4096; // distinct random tokens, cycled while filling
 
     private AttentionBenchmark() {
@@ -41,14 +42,17 @@ public final class AttentionBenchmark {
 
     public static void main(String[] args) {
         Options o = Options.parse(args);
-        CacheGeometry g = LLAMA3_8B_LAYER;
+        CacheGeometry g = new CacheGeometry(1, o.heads, o.kvHeads, HEAD_DIM);
         var pool = new TokenPool(g, Math.min(TOKEN_POOL, Arrays.stream(o.contexts).max().orElse(1)), o.seed);
-        var port = new VectorKvCaches();
+        var workers = new CpuWorkers(o.threads);
+        var port = new VectorKvCaches(workers);
         float[] q = pool.query(new SplittableRandom(o.seed + 1));
         float[] out = new float[g.heads() * g.headDim()];
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
-        System.out.printf("# Attention, one layer of Llama-3-8B (32 query heads, 8 KV heads, head_dim 128), 1 thread%n%n");
+        System.out.printf("# Attention, one layer of %s (%d query heads, %d KV heads, head_dim %d), %d thread%s%n%n",
+                o.heads == 32 && o.kvHeads == 8 ? "Llama-3-8B" : "a model", o.heads, o.kvHeads, HEAD_DIM, o.threads,
+                o.threads == 1 ? "" : "s");
         System.out.printf("Java %s, %s lanes of fp32, %d processors; prompt %d tokens then decode stores; median of %d "
                         + "attend calls after %d untimed%n%n", Runtime.version(), Lanes.F,
                 Runtime.getRuntime().availableProcessors(),
@@ -67,6 +71,10 @@ public final class AttentionBenchmark {
         double[][] micros = new double[nm][nc];
         double[][] mib = new double[nm][nc];
         long[][] allocated = new long[nm][nc];
+        long[] workerIds = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("innerq-cpu-")).mapToLong(Thread::threadId).toArray();
+        long workerBytes = 0;
+        long calls = 0;
         for (int c = 0; c < nc; c++) {
             int position = o.contexts[c] - 1;
             KvCache[] caches = new KvCache[nm];
@@ -79,6 +87,7 @@ public final class AttentionBenchmark {
             }
             long[][] nanos = new long[nm][o.runs];
             long[] bytes = new long[nm];
+            long workersBefore = sum(threads.getThreadAllocatedBytes(workerIds));
             for (int r = 0; r < o.runs; r++) { // rounds over all modes: a burst of load on the machine hits them alike
                 for (int m = 0; m < nm; m++) {
                     long before = threads.getCurrentThreadAllocatedBytes();
@@ -88,6 +97,8 @@ public final class AttentionBenchmark {
                     bytes[m] += threads.getCurrentThreadAllocatedBytes() - before;
                 }
             }
+            workerBytes += sum(threads.getThreadAllocatedBytes(workerIds)) - workersBefore;
+            calls += (long) nm * o.runs;
             for (int m = 0; m < nm; m++) {
                 Arrays.sort(nanos[m]);
                 micros[m][c] = nanos[m][o.runs / 2] / 1e3;
@@ -97,6 +108,17 @@ public final class AttentionBenchmark {
             System.err.printf("context %s done%n", label(o.contexts[c]));
         }
         print(o, micros, mib, allocated);
+        System.out.printf(Locale.ROOT, "Heap allocated by the %d worker threads per timed attend call, on average: %d bytes%n",
+                workerIds.length, calls == 0 ? 0 : workerBytes / calls);
+        workers.close();
+    }
+
+    private static long sum(long[] xs) {
+        long s = 0;
+        for (long x : xs) {
+            s += Math.max(0, x);
+        }
+        return s;
     }
 
     /** A cache of {@code context} tokens: a prompt, endPrefill, then decode stores up to the capacity. */
@@ -191,7 +213,8 @@ public final class AttentionBenchmark {
         }
     }
 
-    private record Options(int[] contexts, List<KvMode> modes, int runs, int warmup, int prompt, int jitCalls, long seed) {
+    private record Options(int[] contexts, List<KvMode> modes, int runs, int warmup, int prompt, int jitCalls, long seed,
+                           int threads, int heads, int kvHeads) {
 
         static Options parse(String[] args) {
             int[] contexts = {1024, 2048, 4096, 8192, 16384, 32768};
@@ -201,6 +224,9 @@ public final class AttentionBenchmark {
             int prompt = 512;
             int jitCalls = 300;
             long seed = 1;
+            int threads = Runtime.getRuntime().availableProcessors();
+            int heads = 32;
+            int kvHeads = 8;
             for (int i = 0; i < args.length; i++) {
                 String value = i + 1 < args.length ? args[i + 1] : null;
                 if (value == null) {
@@ -215,12 +241,18 @@ public final class AttentionBenchmark {
                     case "--prompt" -> prompt = positive(args[i], value);
                     case "--jit-calls" -> jitCalls = Integer.parseInt(value);
                     case "--seed" -> seed = Long.parseLong(value);
+                    case "--threads" -> threads = positive(args[i], value);
+                    case "--heads" -> heads = positive(args[i], value);
+                    case "--kv-heads" -> kvHeads = positive(args[i], value);
                     default -> throw usage("unknown option " + args[i]);
                 }
                 i++;
             }
             var list = new ArrayList<>(modes);
-            return new Options(contexts, List.copyOf(list), runs, warmup, prompt, jitCalls, seed);
+            if (heads % kvHeads != 0) {
+                throw usage("--heads " + heads + " must be a multiple of --kv-heads " + kvHeads);
+            }
+            return new Options(contexts, List.copyOf(list), runs, warmup, prompt, jitCalls, seed, threads, heads, kvHeads);
         }
 
         private static int tokens(String s) {
@@ -243,7 +275,8 @@ public final class AttentionBenchmark {
         private static IllegalArgumentException usage(String problem) {
             return new IllegalArgumentException(problem + ". Usage: AttentionBenchmark [--contexts 1k,2k,...] "
                     + "[--modes fp32,fp16,q8_0,kivi-2,kivi-4,innerq-base,innerq-small,innerq-hybrid,innerq-4|all] "
-                    + "[--runs 11] [--warmup 3] [--prompt 512] [--jit-calls 300] [--seed 1]");
+                    + "[--runs 11] [--warmup 3] [--prompt 512] [--jit-calls 300] [--seed 1] [--threads N] [--heads 32] "
+                    + "[--kv-heads 8]");
         }
     }
 }

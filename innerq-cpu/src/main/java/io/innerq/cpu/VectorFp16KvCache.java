@@ -20,17 +20,27 @@ final class VectorFp16KvCache implements KvCache {
     private final Fp16KvCache storage; // K, V fp16 [layer][token][kvHead][channel]
     private final CacheGeometry g;
     private final int capacity;
-    private final float[] tile;        // fp32 [TILE][kvHead][channel]: rows converted from fp16
+    private final float[] tile;        // fp32 [task's first KV head][TILE][task's KV heads][channel]: converted rows
     private final float[] scores;      // [heads][capacity] scores, then exp(score - max)
     private final float[] sums;        // [heads] sum of exp(score - max)
+    private final AttendThreads threads;
+    private final CpuWorkers.Task heads = this::attendHeads; // task i: KV heads [i * kvHeads / tasks, ...)
 
-    VectorFp16KvCache(CacheGeometry geometry, int capacity) {
+    // The call in flight, read by the tasks.
+    private int layer;
+    private int n;
+    private float[] q;
+    private float[] out;
+    private int tasks;
+
+    VectorFp16KvCache(CacheGeometry geometry, int capacity, AttendThreads threads) {
         storage = new Fp16KvCache(geometry, capacity);
         g = geometry;
         this.capacity = capacity;
         tile = new float[TILE * geometry.kvDim()];
         scores = Fp32Attention.scratch(geometry, capacity);
         sums = new float[geometry.heads()];
+        this.threads = threads;
     }
 
     @Override
@@ -42,49 +52,75 @@ final class VectorFp16KvCache implements KvCache {
     public void attend(int layer, int position, float[] q, float[] out) {
         Positions.check(position, capacity);
         int n = position + 1;
+        long elements = (long) n * g.kvDim();
+        this.layer = layer;
+        this.n = n;
+        this.q = q;
+        this.out = out;
+        this.tasks = threads.split(elements) ? Math.min(g.kvHeads(), threads.threads()) : 1;
+        try {
+            threads.run(tasks, elements, heads);
+        } finally {
+            this.q = this.out = null;
+        }
+    }
+
+    /** Attention of the query heads of a contiguous range of KV heads, which convert their rows together. */
+    private void attendHeads(int task) {
+        int kvh0 = task * g.kvHeads() / tasks;
+        int kvh1 = (task + 1) * g.kvHeads() / tasks;
         int hd = g.headDim();
-        int kvDim = g.kvDim();
+        int width = (kvh1 - kvh0) * hd; // tile row stride
+        int base = kvh0 * TILE * hd;     // this task's part of the tile
         int perKv = g.groupSize();
+        int n = this.n;
+        float[] q = this.q;
+        float[] out = this.out;
         float scale = Fp32Attention.scoreScale(hd);
         short[] keys = storage.keys(layer);
         short[] values = storage.values(layer);
         for (int t0 = 0; t0 < n; t0 += TILE) {
             int tokens = Math.min(TILE, n - t0);
-            convert(keys, t0 * kvDim, tokens * kvDim);
-            for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
+            convert(keys, t0, tokens, kvh0 * hd, width, base);
+            for (int kvh = kvh0; kvh < kvh1; kvh++) {
                 for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
                     int h0 = kvh * perKv + j0;
                     int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                    DenseKernels.scores(tile, kvh * hd, kvDim, tokens, hd, q, h0 * hd, hd,
+                    DenseKernels.scores(tile, base + (kvh - kvh0) * hd, width, tokens, hd, q, h0 * hd, hd,
                             scores, h0 * capacity + t0, capacity, nb, scale);
                 }
             }
         }
-        for (int h = 0; h < g.heads(); h++) {
+        for (int h = kvh0 * perKv; h < kvh1 * perKv; h++) {
             sums[h] = Softmax.exponentiate(scores, h * capacity, n);
         }
-        Arrays.fill(out, 0, g.heads() * hd, 0f);
+        Arrays.fill(out, kvh0 * perKv * hd, kvh1 * perKv * hd, 0f);
         for (int t0 = 0; t0 < n; t0 += TILE) {
             int tokens = Math.min(TILE, n - t0);
-            convert(values, t0 * kvDim, tokens * kvDim);
-            for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
+            convert(values, t0, tokens, kvh0 * hd, width, base);
+            for (int kvh = kvh0; kvh < kvh1; kvh++) {
                 for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
                     int h0 = kvh * perKv + j0;
                     int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                    DenseKernels.values(tile, kvh * hd, kvDim, tokens, hd, scores, h0 * capacity + t0, capacity,
-                            out, h0 * hd, hd, nb);
+                    DenseKernels.values(tile, base + (kvh - kvh0) * hd, width, tokens, hd, scores, h0 * capacity + t0,
+                            capacity, out, h0 * hd, hd, nb);
                 }
             }
         }
-        for (int h = 0; h < g.heads(); h++) {
+        for (int h = kvh0 * perKv; h < kvh1 * perKv; h++) {
             DenseKernels.scale(out, h * hd, hd, 1f / sums[h]);
         }
     }
 
-    /** {@code tile[0, count) = fp32(src[from, from + count))}. */
-    private void convert(short[] src, int from, int count) {
-        for (int i = 0; i < count; i++) {
-            tile[i] = Float.float16ToFloat(src[from + i]);
+    /** {@code tile[base + i * width + c] = fp32(src[(t0 + i) * kvDim + c0 + c])}: channels c0 .. c0 + width. */
+    private void convert(short[] src, int t0, int tokens, int c0, int width, int base) {
+        int kvDim = g.kvDim();
+        for (int i = 0; i < tokens; i++) {
+            int from = (t0 + i) * kvDim + c0;
+            int to = base + i * width;
+            for (int c = 0; c < width; c++) {
+                tile[to + c] = Float.float16ToFloat(src[from + c]);
+            }
         }
     }
 

@@ -11,10 +11,10 @@ final class VectorFp32KvCache implements KvCache {
     private final Fp32KvCache storage; // K, V fp32 [layer][token][kvHead][channel]
     private final Fp32Attention attention;
 
-    VectorFp32KvCache(CacheGeometry geometry, int capacity) {
+    VectorFp32KvCache(CacheGeometry geometry, int capacity, AttendThreads threads) {
         storage = new Fp32KvCache(geometry, capacity);
         attention = new Fp32Attention(geometry, capacity, Fp32Attention.scratch(geometry, capacity),
-                new float[geometry.heads()]);
+                new float[geometry.heads()], threads);
     }
 
     @Override

@@ -23,7 +23,8 @@ import static jdk.incubator.vector.VectorOperators.ADD;
  *   <li>keys, a group = Gk channels of one token: {@code score_j += s * sum_i (q_j * f)_i c_i} (+ {@code z * sum_i
  *       (q_j * f)_i} for an asymmetric group), lanes = channels. q is multiplied by the key normalization f once
  *       per step. Per token, the group's codes are unpacked once for a block of up to four query heads of the KV
- *       head (all of them in Llama-3's GQA groups of four), each head keeps a lane-wise partial per group, and the
+ *       head (all of them in Llama-3's GQA groups of four; blocks of one and two heads have kernels of their own, so
+ *       that groups of 1 and 2 repeat no head), each head keeps a lane-wise partial per group, and the
  *       scale multiplies that partial once; one horizontal sum per token and head ends it.</li>
  *   <li>values, stored transposed, a group = G tokens of one channel: {@code out_j[c] += s * sum_i p_j[i] c_i}
  *       (+ {@code z * sum_i p_j[i]}, the hybrid flag in the scale's sign bit), lanes = tokens. Channels sweep tiles
@@ -62,13 +63,21 @@ final class VectorInnerqKvCache implements KvCache {
 
     private final float[] scores;   // [heads][capacity] scores, then exp(score - max)
     private final float[] sums;     // [heads] sum of exp(score - max)
-    private final float[] qf;       // [perKv][hd] q * f of the KV head's query heads
-    private final float[] qSum;     // [perKv][kGroups] sum of q * f over each key group (asymmetric key groups)
-    private final float[] pSum;     // [perKv][valueBlockSlots] sum of exp scores over each value block (asymmetric)
-    private final int[] zeroCursor; // [valueBlockSlots] next value zero point of each block, in channel order
+    private final float[] qf;       // [heads][hd] q * f (each KV head's query heads, its own f)
+    private final float[] qSum;     // [heads][kGroups] sum of q * f over each key group (asymmetric key groups)
+    private final float[] pSum;     // [heads][valueBlockSlots] sum of exp scores over each value block (asymmetric)
+    private final int[] zeroCursor; // [kvHeads][valueBlockSlots] next value zero point of each block, in channel order
     private final Fp32Attention prompt;
+    private final AttendThreads threads;
+    private final CpuWorkers.Task head = this::attendHead; // task i: KV head i
 
-    VectorInnerqKvCache(CacheGeometry geometry, int capacity, InnerqConfig config) {
+    // The call in flight, read by the tasks.
+    private int layer;
+    private int n;
+    private float[] q;
+    private float[] out;
+
+    VectorInnerqKvCache(CacheGeometry geometry, int capacity, InnerqConfig config, AttendThreads threads) {
         storage = new InnerqKvCache(geometry, capacity, config);
         g = geometry;
         this.capacity = capacity;
@@ -91,11 +100,12 @@ final class VectorInnerqKvCache implements KvCache {
         valuesSymmetric = config.valueMode() == QuantMode.SYMMETRIC;
         scores = Fp32Attention.scratch(geometry, capacity);
         sums = new float[geometry.heads()];
-        qf = new float[perKv * hd];
-        qSum = new float[perKv * kGroups];
-        pSum = new float[perKv * valueBlockSlots];
-        zeroCursor = new int[valueBlockSlots];
-        prompt = new Fp32Attention(geometry, capacity, scores, sums);
+        qf = new float[geometry.heads() * hd];
+        qSum = new float[geometry.heads() * kGroups];
+        pSum = new float[geometry.heads() * valueBlockSlots];
+        zeroCursor = new int[geometry.kvHeads() * valueBlockSlots];
+        prompt = new Fp32Attention(geometry, capacity, scores, sums, threads);
+        this.threads = threads;
     }
 
     @Override
@@ -116,6 +126,23 @@ final class VectorInnerqKvCache implements KvCache {
             prompt.attend(storage.prefillKeys(layer), storage.prefillValues(layer), n, q, out);
             return;
         }
+        this.layer = layer;
+        this.n = n;
+        this.q = q;
+        this.out = out;
+        try {
+            threads.run(g.kvHeads(), (long) n * g.kvDim(), head);
+        } finally {
+            this.q = this.out = null;
+        }
+    }
+
+    /** Attention of the query heads of KV head kvh: scores, softmax, values, each head divided by its sum. */
+    private void attendHead(int kvh) {
+        int layer = this.layer;
+        int n = this.n;
+        float[] q = this.q;
+        float[] out = this.out;
         int sinkEnd = Math.min(n, sink);
         int kEnd = Math.min(n, storage.keyEnd(layer));
         int vEnd = Math.min(n, storage.valueEnd(layer));
@@ -125,54 +152,60 @@ final class VectorInnerqKvCache implements KvCache {
         float[] sinkV = storage.sinkValues(layer);
         float[] windowK = storage.windowKeys(layer);
         float[] windowV = storage.windowValues(layer);
-        Arrays.fill(out, 0, g.heads() * hd, 0f);
-        for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
-            foldNormalization(q, kvh, storage.keyFactors(layer));
-            for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                int h0 = kvh * perKv + j0;
-                int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                DenseKernels.scores(sinkK, kvh * sinkSlots * hd, hd, sinkEnd, hd, q, h0 * hd, hd,
-                        scores, h0 * capacity, capacity, nb, scale);
-                if (keysSymmetric && kGroup == 32 && kBits <= 4) {
-                    keyScores32(layer, kvh, kEnd, j0, nb, scale);
-                } else {
-                    keyScores(layer, kvh, kEnd, j0, nb, scale);
+        Arrays.fill(out, kvh * perKv * hd, (kvh + 1) * perKv * hd, 0f);
+        foldNormalization(q, kvh, storage.keyFactors(layer));
+        for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
+            int h0 = kvh * perKv + j0;
+            int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
+            DenseKernels.scores(sinkK, kvh * sinkSlots * hd, hd, sinkEnd, hd, q, h0 * hd, hd,
+                    scores, h0 * capacity, capacity, nb, scale);
+            if (keysSymmetric && kGroup == 32 && kBits <= 4) {
+                switch (nb) {
+                    case 1 -> keyScores32x1(layer, kvh, kEnd, j0, nb, scale);
+                    case 2 -> keyScores32x2(layer, kvh, kEnd, j0, nb, scale);
+                    default -> keyScores32(layer, kvh, kEnd, j0, nb, scale);
                 }
-                for (int t = Math.max(sink, kEnd); t < n; ) { // key window: contiguous runs of ring slots
-                    int slot = (t - sink) % windowSlots;
-                    int run = Math.min(n - t, windowSlots - slot);
-                    DenseKernels.scores(windowK, (kvh * windowSlots + slot) * hd, hd, run, hd, q, h0 * hd, hd,
-                            scores, h0 * capacity + t, capacity, nb, scale);
-                    t += run;
+            } else {
+                keyScores(layer, kvh, kEnd, j0, nb, scale);
+            }
+            for (int t = Math.max(sink, kEnd); t < n; ) { // key window: contiguous runs of ring slots
+                int slot = (t - sink) % windowSlots;
+                int run = Math.min(n - t, windowSlots - slot);
+                DenseKernels.scores(windowK, (kvh * windowSlots + slot) * hd, hd, run, hd, q, h0 * hd, hd,
+                        scores, h0 * capacity + t, capacity, nb, scale);
+                t += run;
+            }
+        }
+        for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
+            sums[h] = Softmax.exponentiate(scores, h * capacity, n);
+        }
+        if (!valuesSymmetric) {
+            blockSums(kvh, vBlocks);
+        }
+        for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
+            int h0 = kvh * perKv + j0;
+            int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
+            DenseKernels.values(sinkV, kvh * sinkSlots * hd, hd, sinkEnd, hd, scores, h0 * capacity, capacity,
+                    out, h0 * hd, hd, nb);
+            if (vGroup == 32 && vBits <= 4) {
+                switch (nb) {
+                    case 1 -> values32x1(layer, kvh, vBlocks, j0, nb, out);
+                    case 2 -> values32x2(layer, kvh, vBlocks, j0, nb, out);
+                    default -> values32(layer, kvh, vBlocks, j0, nb, out);
                 }
+            } else {
+                values(layer, kvh, vBlocks, j0, nb, out);
             }
-            for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
-                sums[h] = Softmax.exponentiate(scores, h * capacity, n);
+            for (int t = Math.max(sink, vEnd); t < n; ) {
+                int slot = (t - sink) % windowSlots;
+                int run = Math.min(n - t, windowSlots - slot);
+                DenseKernels.values(windowV, (kvh * windowSlots + slot) * hd, hd, run, hd,
+                        scores, h0 * capacity + t, capacity, out, h0 * hd, hd, nb);
+                t += run;
             }
-            if (!valuesSymmetric) {
-                blockSums(kvh, vBlocks);
-            }
-            for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                int h0 = kvh * perKv + j0;
-                int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                DenseKernels.values(sinkV, kvh * sinkSlots * hd, hd, sinkEnd, hd, scores, h0 * capacity, capacity,
-                        out, h0 * hd, hd, nb);
-                if (vGroup == 32 && vBits <= 4) {
-                    values32(layer, kvh, vBlocks, j0, nb, out);
-                } else {
-                    values(layer, kvh, vBlocks, j0, nb, out);
-                }
-                for (int t = Math.max(sink, vEnd); t < n; ) {
-                    int slot = (t - sink) % windowSlots;
-                    int run = Math.min(n - t, windowSlots - slot);
-                    DenseKernels.values(windowV, (kvh * windowSlots + slot) * hd, hd, run, hd,
-                            scores, h0 * capacity + t, capacity, out, h0 * hd, hd, nb);
-                    t += run;
-                }
-            }
-            for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
-                DenseKernels.scale(out, h * hd, hd, 1f / sums[h]);
-            }
+        }
+        for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
+            DenseKernels.scale(out, h * hd, hd, 1f / sums[h]);
         }
     }
 
@@ -181,25 +214,27 @@ final class VectorInnerqKvCache implements KvCache {
         int qo = kvh * perKv * hd;
         int vectorEnd = hd & -L;
         for (int j = 0; j < perKv; j++) {
+            int jo = qo + j * hd; // this head's row of qf
+            int mo = (kvh * perKv + j) * kGroups;
             if (normalized) {
                 int c = 0;
                 for (; c < vectorEnd; c += L) {
-                    FloatVector.fromArray(F, q, qo + j * hd + c).mul(FloatVector.fromArray(F, f, kvh * hd + c))
-                            .intoArray(qf, j * hd + c);
+                    FloatVector.fromArray(F, q, jo + c).mul(FloatVector.fromArray(F, f, kvh * hd + c))
+                            .intoArray(qf, jo + c);
                 }
                 for (; c < hd; c++) {
-                    qf[j * hd + c] = q[qo + j * hd + c] * f[kvh * hd + c];
+                    qf[jo + c] = q[jo + c] * f[kvh * hd + c];
                 }
             } else {
-                System.arraycopy(q, qo + j * hd, qf, j * hd, hd);
+                System.arraycopy(q, jo, qf, jo, hd);
             }
             if (!keysSymmetric) {
                 for (int kg = 0; kg < kGroups; kg++) {
                     float s = 0f;
                     for (int c = kg * kGroup; c < (kg + 1) * kGroup; c++) {
-                        s += qf[j * hd + c];
+                        s += qf[jo + c];
                     }
-                    qSum[j * kGroups + kg] = s;
+                    qSum[mo + kg] = s;
                 }
             }
         }
@@ -220,7 +255,7 @@ final class VectorInnerqKvCache implements KvCache {
                 for (int i = vectorEnd; i < vGroup; i++) {
                     s += scores[o + i];
                 }
-                pSum[j * valueBlockSlots + b] = s;
+                pSum[(kvh * perKv + j) * valueBlockSlots + b] = s;
             }
         }
     }
@@ -235,7 +270,7 @@ final class VectorInnerqKvCache implements KvCache {
         int bits = kBits;
         int words = kWords;
         int groups = kGroups;
-        int x0 = j0 * hd;
+        int x0 = (kvh * perKv + j0) * hd;
         int x1 = DenseKernels.row(x0, hd, 1, nb);
         int x2 = DenseKernels.row(x0, hd, 2, nb);
         int x3 = DenseKernels.row(x0, hd, 3, nb);
@@ -290,6 +325,80 @@ final class VectorInnerqKvCache implements KvCache {
         }
     }
 
+    /** {@link #keyScores32} for a block of two query heads (no repeated head): GQA groups of 2. */
+    private void keyScores32x2(int layer, int kvh, int kEnd, int j0, int nb, float scale) {
+        int[] codes = storage.keyCodes(layer);
+        short[] scales = storage.keyScales(layer);
+        int bits = kBits;
+        int words = kWords;
+        int groups = kGroups;
+        int x0 = (kvh * perKv + j0) * hd;
+        int x1 = DenseKernels.row(x0, hd, 1, nb);
+        int s0 = (kvh * perKv + j0) * capacity;
+        int s1 = DenseKernels.row(s0, capacity, 1, nb);
+        IntVector shifts = Lanes.shifts(bits);
+        for (int t = sink; t < kEnd; t++) {
+            int groupBase = (kvh * keyTokenSlots + t - sink) * groups;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            for (int kg = 0; kg < groups; kg++) {
+                int wo = (groupBase + kg) * words;
+                int c = kg * 32;
+                FloatVector k = Lanes.signed(codes, wo, bits, 0, shifts, 0);
+                FloatVector p0 = k.mul(FloatVector.fromArray(F, qf, x0 + c));
+                FloatVector p1 = k.mul(FloatVector.fromArray(F, qf, x1 + c));
+                k = Lanes.signed(codes, wo, bits, 1, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 8), p0);
+                p1 = k.fma(FloatVector.fromArray(F, qf, x1 + c + 8), p1);
+                k = Lanes.signed(codes, wo, bits, 2, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 16), p0);
+                p1 = k.fma(FloatVector.fromArray(F, qf, x1 + c + 16), p1);
+                k = Lanes.signed(codes, wo, bits, 3, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 24), p0);
+                p1 = k.fma(FloatVector.fromArray(F, qf, x1 + c + 24), p1);
+                FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat(scales[groupBase + kg])); // sign clear
+                a0 = p0.fma(s, a0);
+                a1 = p1.fma(s, a1);
+            }
+            float r0 = a0.reduceLanes(ADD) * scale;
+            float r1 = a1.reduceLanes(ADD) * scale;
+            scores[s0 + t] = r0;
+            scores[s1 + t] = r1;
+        }
+    }
+
+    /** {@link #keyScores32} for a block of one query head (no repeated head): GQA groups of 1 and MHA. */
+    private void keyScores32x1(int layer, int kvh, int kEnd, int j0, int nb, float scale) {
+        int[] codes = storage.keyCodes(layer);
+        short[] scales = storage.keyScales(layer);
+        int bits = kBits;
+        int words = kWords;
+        int groups = kGroups;
+        int x0 = (kvh * perKv + j0) * hd;
+        int s0 = (kvh * perKv + j0) * capacity;
+        IntVector shifts = Lanes.shifts(bits);
+        for (int t = sink; t < kEnd; t++) {
+            int groupBase = (kvh * keyTokenSlots + t - sink) * groups;
+            FloatVector a0 = FloatVector.zero(F);
+            for (int kg = 0; kg < groups; kg++) {
+                int wo = (groupBase + kg) * words;
+                int c = kg * 32;
+                FloatVector k = Lanes.signed(codes, wo, bits, 0, shifts, 0);
+                FloatVector p0 = k.mul(FloatVector.fromArray(F, qf, x0 + c));
+                k = Lanes.signed(codes, wo, bits, 1, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 8), p0);
+                k = Lanes.signed(codes, wo, bits, 2, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 16), p0);
+                k = Lanes.signed(codes, wo, bits, 3, shifts, 0);
+                p0 = k.fma(FloatVector.fromArray(F, qf, x0 + c + 24), p0);
+                FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat(scales[groupBase + kg])); // sign clear
+                a0 = p0.fma(s, a0);
+            }
+            float r0 = a0.reduceLanes(ADD) * scale;
+            scores[s0 + t] = r0;
+        }
+    }
+
     /**
      * Scores of the quantized keys {@code [S, kEnd)}, any group size and quantization mode: lane groups of codes
      * (an asymmetric group's codes read as {@code u - 2^(b-1)}, see {@link Lanes}), a scalar tail for group sizes
@@ -300,11 +409,11 @@ final class VectorInnerqKvCache implements KvCache {
         short[] scales = storage.keyScales(layer);
         short[] zeros = storage.keyZeros(layer);
         int bits = kBits;
-        int x0 = j0 * hd;
+        int x0 = (kvh * perKv + j0) * hd;
         int x1 = DenseKernels.row(x0, hd, 1, nb);
         int x2 = DenseKernels.row(x0, hd, 2, nb);
         int x3 = DenseKernels.row(x0, hd, 3, nb);
-        int m0 = j0 * kGroups;
+        int m0 = (kvh * perKv + j0) * kGroups;
         int m1 = DenseKernels.row(m0, kGroups, 1, nb);
         int m2 = DenseKernels.row(m0, kGroups, 2, nb);
         int m3 = DenseKernels.row(m0, kGroups, 3, nb);
@@ -397,7 +506,7 @@ final class VectorInnerqKvCache implements KvCache {
         int p1 = DenseKernels.row(p0, capacity, 1, nb);
         int p2 = DenseKernels.row(p0, capacity, 2, nb);
         int p3 = DenseKernels.row(p0, capacity, 3, nb);
-        int m0 = j0 * slots;
+        int m0 = (kvh * perKv + j0) * slots;
         int m1 = DenseKernels.row(m0, slots, 1, nb);
         int m2 = DenseKernels.row(m0, slots, 2, nb);
         int m3 = DenseKernels.row(m0, slots, 3, nb);
@@ -406,12 +515,13 @@ final class VectorInnerqKvCache implements KvCache {
         int o2 = DenseKernels.row(o0, hd, 2, nb);
         int o3 = DenseKernels.row(o0, hd, 3, nb);
         int zeroBase = kvh * slots * hd;
+        int zc = kvh * slots; // this KV head's zero cursors
         IntVector shifts = Lanes.shifts(bits);
         int flipAll = Lanes.flip(bits, true);
         float half = 1 << (bits - 1);
         for (int b0 = 0; b0 < blocks; b0 += BLOCKS_PER_TILE) {
             int b1 = Math.min(blocks, b0 + BLOCKS_PER_TILE);
-            Arrays.fill(zeroCursor, b0, b1, 0);
+            Arrays.fill(zeroCursor, zc + b0, zc + b1, 0);
             for (int c = 0; c < hd; c++) {
                 int groupBase = (kvh * hd + c) * slots;
                 FloatVector a0 = FloatVector.zero(F);
@@ -455,8 +565,8 @@ final class VectorInnerqKvCache implements KvCache {
                     a2 = q2.fma(sv, a2);
                     a3 = q3.fma(sv, a3);
                     if (!symmetric) { // s * u + z = s * (u - half) + (z + s * half), times sum(p); no branch on the flag
-                        int rank = zeroCursor[b];
-                        zeroCursor[b] = rank + asym;
+                        int rank = zeroCursor[zc + b];
+                        zeroCursor[zc + b] = rank + asym;
                         float z = asym * (Float.float16ToFloat(zeros[zeroBase + b * hd + rank]) + s * half);
                         z0 += z * pSum[m0 + b];
                         z1 += z * pSum[m1 + b];
@@ -476,6 +586,129 @@ final class VectorInnerqKvCache implements KvCache {
         }
     }
 
+    /** {@link #values32} for a block of two query heads (no repeated head): GQA groups of 2. */
+    private void values32x2(int layer, int kvh, int blocks, int j0, int nb, float[] out) {
+        int[] codes = storage.valueCodes(layer);
+        short[] scales = storage.valueScales(layer);
+        short[] zeros = storage.valueZeros(layer);
+        int bits = vBits;
+        int words = vWords;
+        int slots = valueBlockSlots;
+        boolean symmetric = valuesSymmetric;
+        int h0 = kvh * perKv + j0;
+        int p0 = h0 * capacity + sink;
+        int p1 = DenseKernels.row(p0, capacity, 1, nb);
+        int m0 = (kvh * perKv + j0) * slots;
+        int m1 = DenseKernels.row(m0, slots, 1, nb);
+        int o0 = h0 * hd;
+        int o1 = DenseKernels.row(o0, hd, 1, nb);
+        int zeroBase = kvh * slots * hd;
+        int zc = kvh * slots; // this KV head's zero cursors
+        IntVector shifts = Lanes.shifts(bits);
+        int flipAll = Lanes.flip(bits, true);
+        float half = 1 << (bits - 1);
+        for (int b0 = 0; b0 < blocks; b0 += BLOCKS_PER_TILE) {
+            int b1 = Math.min(blocks, b0 + BLOCKS_PER_TILE);
+            Arrays.fill(zeroCursor, zc + b0, zc + b1, 0);
+            for (int c = 0; c < hd; c++) {
+                int groupBase = (kvh * hd + c) * slots;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = FloatVector.zero(F);
+                float z0 = 0f;
+                float z1 = 0f;
+                for (int b = b0; b < b1; b++) {
+                    short sb = scales[groupBase + b];
+                    int asym = (sb >> 15) & 1; // the hybrid flag, the scale's sign bit: 1 for an asymmetric group
+                    int flip = flipAll & -asym;
+                    int wo = (groupBase + b) * words;
+                    int t = b * 32;
+                    FloatVector x = Lanes.signed(codes, wo, bits, 0, shifts, flip);
+                    FloatVector q0 = x.mul(FloatVector.fromArray(F, scores, p0 + t));
+                    FloatVector q1 = x.mul(FloatVector.fromArray(F, scores, p1 + t));
+                    x = Lanes.signed(codes, wo, bits, 1, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 8), q0);
+                    q1 = x.fma(FloatVector.fromArray(F, scores, p1 + t + 8), q1);
+                    x = Lanes.signed(codes, wo, bits, 2, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 16), q0);
+                    q1 = x.fma(FloatVector.fromArray(F, scores, p1 + t + 16), q1);
+                    x = Lanes.signed(codes, wo, bits, 3, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 24), q0);
+                    q1 = x.fma(FloatVector.fromArray(F, scores, p1 + t + 24), q1);
+                    float s = Float.float16ToFloat((short) (sb & 0x7FFF));
+                    FloatVector sv = FloatVector.broadcast(F, s);
+                    a0 = q0.fma(sv, a0);
+                    a1 = q1.fma(sv, a1);
+                    if (!symmetric) { // s * u + z = s * (u - half) + (z + s * half), times sum(p); no branch on the flag
+                        int rank = zeroCursor[zc + b];
+                        zeroCursor[zc + b] = rank + asym;
+                        float z = asym * (Float.float16ToFloat(zeros[zeroBase + b * hd + rank]) + s * half);
+                        z0 += z * pSum[m0 + b];
+                        z1 += z * pSum[m1 + b];
+                    }
+                }
+                float r0 = out[o0 + c] + a0.reduceLanes(ADD) + z0;
+                float r1 = out[o1 + c] + a1.reduceLanes(ADD) + z1;
+                out[o0 + c] = r0;
+                out[o1 + c] = r1;
+            }
+        }
+    }
+
+    /** {@link #values32} for a block of one query head (no repeated head): GQA groups of 1 and MHA. */
+    private void values32x1(int layer, int kvh, int blocks, int j0, int nb, float[] out) {
+        int[] codes = storage.valueCodes(layer);
+        short[] scales = storage.valueScales(layer);
+        short[] zeros = storage.valueZeros(layer);
+        int bits = vBits;
+        int words = vWords;
+        int slots = valueBlockSlots;
+        boolean symmetric = valuesSymmetric;
+        int h0 = kvh * perKv + j0;
+        int p0 = h0 * capacity + sink;
+        int m0 = (kvh * perKv + j0) * slots;
+        int o0 = h0 * hd;
+        int zeroBase = kvh * slots * hd;
+        int zc = kvh * slots; // this KV head's zero cursors
+        IntVector shifts = Lanes.shifts(bits);
+        int flipAll = Lanes.flip(bits, true);
+        float half = 1 << (bits - 1);
+        for (int b0 = 0; b0 < blocks; b0 += BLOCKS_PER_TILE) {
+            int b1 = Math.min(blocks, b0 + BLOCKS_PER_TILE);
+            Arrays.fill(zeroCursor, zc + b0, zc + b1, 0);
+            for (int c = 0; c < hd; c++) {
+                int groupBase = (kvh * hd + c) * slots;
+                FloatVector a0 = FloatVector.zero(F);
+                float z0 = 0f;
+                for (int b = b0; b < b1; b++) {
+                    short sb = scales[groupBase + b];
+                    int asym = (sb >> 15) & 1; // the hybrid flag, the scale's sign bit: 1 for an asymmetric group
+                    int flip = flipAll & -asym;
+                    int wo = (groupBase + b) * words;
+                    int t = b * 32;
+                    FloatVector x = Lanes.signed(codes, wo, bits, 0, shifts, flip);
+                    FloatVector q0 = x.mul(FloatVector.fromArray(F, scores, p0 + t));
+                    x = Lanes.signed(codes, wo, bits, 1, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 8), q0);
+                    x = Lanes.signed(codes, wo, bits, 2, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 16), q0);
+                    x = Lanes.signed(codes, wo, bits, 3, shifts, flip);
+                    q0 = x.fma(FloatVector.fromArray(F, scores, p0 + t + 24), q0);
+                    float s = Float.float16ToFloat((short) (sb & 0x7FFF));
+                    FloatVector sv = FloatVector.broadcast(F, s);
+                    a0 = q0.fma(sv, a0);
+                    if (!symmetric) { // s * u + z = s * (u - half) + (z + s * half), times sum(p); no branch on the flag
+                        int rank = zeroCursor[zc + b];
+                        zeroCursor[zc + b] = rank + asym;
+                        float z = asym * (Float.float16ToFloat(zeros[zeroBase + b * hd + rank]) + s * half);
+                        z0 += z * pSum[m0 + b];
+                    }
+                }
+                float r0 = out[o0 + c] + a0.reduceLanes(ADD) + z0;
+                out[o0 + c] = r0;
+            }
+        }
+    }
+
     /** {@link #values32} for any value group size G and code width: lane groups of codes, a scalar tail for G = 4. */
     private void values(int layer, int kvh, int blocks, int j0, int nb, float[] out) {
         int[] codes = storage.valueCodes(layer);
@@ -487,7 +720,7 @@ final class VectorInnerqKvCache implements KvCache {
         int p1 = DenseKernels.row(p0, capacity, 1, nb);
         int p2 = DenseKernels.row(p0, capacity, 2, nb);
         int p3 = DenseKernels.row(p0, capacity, 3, nb);
-        int m0 = j0 * valueBlockSlots;
+        int m0 = (kvh * perKv + j0) * valueBlockSlots;
         int m1 = DenseKernels.row(m0, valueBlockSlots, 1, nb);
         int m2 = DenseKernels.row(m0, valueBlockSlots, 2, nb);
         int m3 = DenseKernels.row(m0, valueBlockSlots, 3, nb);
@@ -496,6 +729,7 @@ final class VectorInnerqKvCache implements KvCache {
         int o2 = DenseKernels.row(o0, hd, 2, nb);
         int o3 = DenseKernels.row(o0, hd, 3, nb);
         int zeroBase = kvh * valueBlockSlots * hd;
+        int zc = kvh * valueBlockSlots; // this KV head's zero cursors
         int chunks = vGroup / L;
         int tile = Math.max(1, BLOCKS_PER_TILE * 32 / vGroup);
         IntVector shifts = Lanes.shifts(bits);
@@ -503,7 +737,7 @@ final class VectorInnerqKvCache implements KvCache {
         float half = 1 << (bits - 1);
         for (int b0 = 0; b0 < blocks; b0 += tile) {
             int b1 = Math.min(blocks, b0 + tile);
-            Arrays.fill(zeroCursor, b0, b1, 0);
+            Arrays.fill(zeroCursor, zc + b0, zc + b1, 0);
             for (int c = 0; c < hd; c++) {
                 int groupBase = (kvh * hd + c) * valueBlockSlots;
                 FloatVector a0 = FloatVector.zero(F);
@@ -549,7 +783,7 @@ final class VectorInnerqKvCache implements KvCache {
                         r3 += scores[p3 + t] * x;
                     }
                     if (asym) { // s * u + z = s * (u - half) + (z + s * half), times sum(p)
-                        float z = Float.float16ToFloat(zeros[zeroBase + b * hd + zeroCursor[b]++]) + s * half;
+                        float z = Float.float16ToFloat(zeros[zeroBase + b * hd + zeroCursor[zc + b]++]) + s * half;
                         r0 += z * pSum[m0 + b];
                         r1 += z * pSum[m1 + b];
                         r2 += z * pSum[m2 + b];

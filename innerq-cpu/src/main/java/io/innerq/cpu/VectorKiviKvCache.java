@@ -51,8 +51,16 @@ final class VectorKiviKvCache implements KvCache {
     private final float[] scores;  // [heads][capacity] scores, then exp(score - max)
     private final float[] sums;    // [heads] sum of exp(score - max)
     private final Fp32Attention prompt;
+    private final AttendThreads threads;
+    private final CpuWorkers.Task head = this::attendHead; // task i: KV head i
 
-    VectorKiviKvCache(CacheGeometry geometry, int capacity, KvMode.Kivi mode) {
+    // The call in flight, read by the tasks.
+    private int layer;
+    private int n;
+    private float[] q;
+    private float[] out;
+
+    VectorKiviKvCache(CacheGeometry geometry, int capacity, KvMode.Kivi mode, AttendThreads threads) {
         storage = new KiviKvCache(geometry, capacity, mode);
         g = geometry;
         this.capacity = capacity;
@@ -70,7 +78,8 @@ final class VectorKiviKvCache implements KvCache {
         valueTokenSlots = storage.valueTokenSlots();
         scores = Fp32Attention.scratch(geometry, capacity);
         sums = new float[geometry.heads()];
-        prompt = new Fp32Attention(geometry, capacity, scores, sums);
+        prompt = new Fp32Attention(geometry, capacity, scores, sums, threads);
+        this.threads = threads;
     }
 
     @Override
@@ -91,43 +100,66 @@ final class VectorKiviKvCache implements KvCache {
             prompt.attend(storage.prefillKeys(layer), storage.prefillValues(layer), n, q, out);
             return;
         }
+        this.layer = layer;
+        this.n = n;
+        this.q = q;
+        this.out = out;
+        try {
+            threads.run(g.kvHeads(), (long) n * g.kvDim(), head);
+        } finally {
+            this.q = this.out = null;
+        }
+    }
+
+    /** Attention of the query heads of KV head kvh: scores, softmax, values, each head divided by its sum. */
+    private void attendHead(int kvh) {
+        int layer = this.layer;
+        int n = this.n;
+        float[] q = this.q;
+        float[] out = this.out;
         int kEnd = storage.keyEnd(layer);
         int vEnd = storage.valueEnd(layer);
         float scale = Fp32Attention.scoreScale(hd);
         float[] ringK = storage.residualKeys(layer);
         float[] ringV = storage.residualValues(layer);
-        Arrays.fill(out, 0, g.heads() * hd, 0f);
-        for (int kvh = 0; kvh < g.kvHeads(); kvh++) {
-            for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                int h0 = kvh * perKv + j0;
-                int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                keyScores(layer, kvh, kEnd / kGroup, q, h0, nb, scale);
-                for (int t = kEnd; t < n; ) { // residual keys: contiguous runs of ring slots
-                    int slot = t % keySlots;
-                    int run = Math.min(n - t, keySlots - slot);
-                    DenseKernels.scores(ringK, (kvh * keySlots + slot) * hd, hd, run, hd, q, h0 * hd, hd,
-                            scores, h0 * capacity + t, capacity, nb, scale);
-                    t += run;
-                }
+        Arrays.fill(out, kvh * perKv * hd, (kvh + 1) * perKv * hd, 0f);
+        for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
+            int h0 = kvh * perKv + j0;
+            int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
+            switch (nb) { // blocks of one and two heads: kernels that repeat no head
+                case 1 -> keyScoresx1(layer, kvh, kEnd / kGroup, q, h0, nb, scale);
+                case 2 -> keyScoresx2(layer, kvh, kEnd / kGroup, q, h0, nb, scale);
+                default -> keyScores(layer, kvh, kEnd / kGroup, q, h0, nb, scale);
             }
-            for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
-                sums[h] = Softmax.exponentiate(scores, h * capacity, n);
+            for (int t = kEnd; t < n; ) { // residual keys: contiguous runs of ring slots
+                int slot = t % keySlots;
+                int run = Math.min(n - t, keySlots - slot);
+                DenseKernels.scores(ringK, (kvh * keySlots + slot) * hd, hd, run, hd, q, h0 * hd, hd,
+                        scores, h0 * capacity + t, capacity, nb, scale);
+                t += run;
             }
-            for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                int h0 = kvh * perKv + j0;
-                int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                values(layer, kvh, vEnd, out, h0, nb);
-                for (int t = vEnd; t < n; ) {
-                    int slot = t % valueSlots;
-                    int run = Math.min(n - t, valueSlots - slot);
-                    DenseKernels.values(ringV, (kvh * valueSlots + slot) * hd, hd, run, hd,
-                            scores, h0 * capacity + t, capacity, out, h0 * hd, hd, nb);
-                    t += run;
-                }
+        }
+        for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
+            sums[h] = Softmax.exponentiate(scores, h * capacity, n);
+        }
+        for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
+            int h0 = kvh * perKv + j0;
+            int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
+            switch (nb) {
+                case 1 -> valuesx1(layer, kvh, vEnd, out, h0, nb);
+                case 2 -> valuesx2(layer, kvh, vEnd, out, h0, nb);
+                default -> values(layer, kvh, vEnd, out, h0, nb);
             }
-            for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
-                DenseKernels.scale(out, h * hd, hd, 1f / sums[h]);
+            for (int t = vEnd; t < n; ) {
+                int slot = t % valueSlots;
+                int run = Math.min(n - t, valueSlots - slot);
+                DenseKernels.values(ringV, (kvh * valueSlots + slot) * hd, hd, run, hd,
+                        scores, h0 * capacity + t, capacity, out, h0 * hd, hd, nb);
+                t += run;
             }
+        }
+        for (int h = kvh * perKv; h < (kvh + 1) * perKv; h++) {
+            DenseKernels.scale(out, h * hd, hd, 1f / sums[h]);
         }
     }
 
@@ -195,6 +227,81 @@ final class VectorKiviKvCache implements KvCache {
                 b1.intoArray(scores, s1 + t + L);
                 b2.intoArray(scores, s2 + t + L);
                 b3.intoArray(scores, s3 + t + L);
+            }
+        }
+    }
+
+    /** {@link #keyScores} for a block of two query heads (no repeated head): GQA groups of 2. */
+    private void keyScoresx2(int layer, int kvh, int groups, float[] q, int h0, int nb, float scale) {
+        int[] codes = storage.keyCodes(layer);
+        short[] scales = storage.keyScales(layer);
+        short[] zeros = storage.keyZeros(layer);
+        int q0 = h0 * hd;
+        int q1 = DenseKernels.row(q0, hd, 1, nb);
+        int s0 = h0 * capacity;
+        int s1 = DenseKernels.row(s0, capacity, 1, nb);
+        IntVector shifts = Lanes.shifts(bits);
+        for (int tg = 0; tg < groups; tg++) {
+            int groupBase = (kvh * keyGroupSlots + tg) * hd;
+            for (int k = 0; k < kGroup / L; k += 2) { // lane groups k, k + 1: tokens tg*G + 8k .. + 16
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = FloatVector.zero(F);
+                FloatVector b0 = FloatVector.zero(F);
+                FloatVector b1 = FloatVector.zero(F);
+                for (int c = 0; c < hd; c++) {
+                    int group = groupBase + c;
+                    FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat((short) (scales[group] & 0x7FFF)));
+                    FloatVector z = FloatVector.broadcast(F, Float.float16ToFloat(zeros[group]));
+                    FloatVector x = codes(codes, group * kWords, k, shifts).fma(s, z);
+                    FloatVector y = codes(codes, group * kWords, k + 1, shifts).fma(s, z);
+                    FloatVector w = FloatVector.broadcast(F, q[q0 + c]);
+                    a0 = x.fma(w, a0);
+                    b0 = y.fma(w, b0);
+                    w = FloatVector.broadcast(F, q[q1 + c]);
+                    a1 = x.fma(w, a1);
+                    b1 = y.fma(w, b1);
+                }
+                int t = tg * kGroup + k * L;
+                a0 = a0.mul(scale);
+                a1 = a1.mul(scale);
+                b0 = b0.mul(scale);
+                b1 = b1.mul(scale);
+                a0.intoArray(scores, s0 + t);
+                a1.intoArray(scores, s1 + t);
+                b0.intoArray(scores, s0 + t + L);
+                b1.intoArray(scores, s1 + t + L);
+            }
+        }
+    }
+
+    /** {@link #keyScores} for a block of one query head (no repeated head): GQA groups of 1 and MHA. */
+    private void keyScoresx1(int layer, int kvh, int groups, float[] q, int h0, int nb, float scale) {
+        int[] codes = storage.keyCodes(layer);
+        short[] scales = storage.keyScales(layer);
+        short[] zeros = storage.keyZeros(layer);
+        int q0 = h0 * hd;
+        int s0 = h0 * capacity;
+        IntVector shifts = Lanes.shifts(bits);
+        for (int tg = 0; tg < groups; tg++) {
+            int groupBase = (kvh * keyGroupSlots + tg) * hd;
+            for (int k = 0; k < kGroup / L; k += 2) { // lane groups k, k + 1: tokens tg*G + 8k .. + 16
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector b0 = FloatVector.zero(F);
+                for (int c = 0; c < hd; c++) {
+                    int group = groupBase + c;
+                    FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat((short) (scales[group] & 0x7FFF)));
+                    FloatVector z = FloatVector.broadcast(F, Float.float16ToFloat(zeros[group]));
+                    FloatVector x = codes(codes, group * kWords, k, shifts).fma(s, z);
+                    FloatVector y = codes(codes, group * kWords, k + 1, shifts).fma(s, z);
+                    FloatVector w = FloatVector.broadcast(F, q[q0 + c]);
+                    a0 = x.fma(w, a0);
+                    b0 = y.fma(w, b0);
+                }
+                int t = tg * kGroup + k * L;
+                a0 = a0.mul(scale);
+                b0 = b0.mul(scale);
+                a0.intoArray(scores, s0 + t);
+                b0.intoArray(scores, s0 + t + L);
             }
         }
     }
@@ -299,6 +406,135 @@ final class VectorKiviKvCache implements KvCache {
                     out[o1 + c] = r1;
                     out[o2 + c] = r2;
                     out[o3 + c] = r3;
+                }
+            }
+        }
+    }
+
+    /** {@link #values} for a block of two query heads (no repeated head): GQA groups of 2. */
+    private void valuesx2(int layer, int kvh, int tokens, float[] out, int h0, int nb) {
+        int[] codes = storage.valueCodes(layer);
+        short[] scales = storage.valueScales(layer);
+        short[] zeros = storage.valueZeros(layer);
+        int p0 = h0 * capacity;
+        int p1 = DenseKernels.row(p0, capacity, 1, nb);
+        int o0 = h0 * hd;
+        int o1 = DenseKernels.row(o0, hd, 1, nb);
+        int chunks = vGroup / L;
+        IntVector shifts = Lanes.shifts(bits);
+        for (int t0 = 0; t0 < tokens; t0 += TILE) {
+            int t1 = Math.min(tokens, t0 + TILE);
+            for (int vg = 0; vg < vGroups; vg++) {
+                int k = 0;
+                for (; k + 2 <= chunks; k += 2) { // lane groups k, k + 1 of the group: 16 channels x 4 heads
+                    int c = vg * vGroup + k * L;
+                    FloatVector a0 = FloatVector.fromArray(F, out, o0 + c);
+                    FloatVector a1 = FloatVector.fromArray(F, out, o1 + c);
+                    FloatVector b0 = FloatVector.fromArray(F, out, o0 + c + L);
+                    FloatVector b1 = FloatVector.fromArray(F, out, o1 + c + L);
+                    for (int t = t0; t < t1; t++) {
+                        int group = (kvh * valueTokenSlots + t) * vGroups + vg;
+                        FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat((short) (scales[group] & 0x7FFF)));
+                        FloatVector z = FloatVector.broadcast(F, Float.float16ToFloat(zeros[group]));
+                        FloatVector x = codes(codes, group * vWords, k, shifts).fma(s, z);
+                        FloatVector y = codes(codes, group * vWords, k + 1, shifts).fma(s, z);
+                        FloatVector w = FloatVector.broadcast(F, scores[p0 + t]);
+                        a0 = x.fma(w, a0);
+                        b0 = y.fma(w, b0);
+                        w = FloatVector.broadcast(F, scores[p1 + t]);
+                        a1 = x.fma(w, a1);
+                        b1 = y.fma(w, b1);
+                    }
+                    a0.intoArray(out, o0 + c);
+                    a1.intoArray(out, o1 + c);
+                    b0.intoArray(out, o0 + c + L);
+                    b1.intoArray(out, o1 + c + L);
+                }
+                for (; k < chunks; k++) { // a single lane group (Gv = 8, 24, ...)
+                    int c = vg * vGroup + k * L;
+                    FloatVector a0 = FloatVector.fromArray(F, out, o0 + c);
+                    FloatVector a1 = FloatVector.fromArray(F, out, o1 + c);
+                    for (int t = t0; t < t1; t++) {
+                        int group = (kvh * valueTokenSlots + t) * vGroups + vg;
+                        FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat((short) (scales[group] & 0x7FFF)));
+                        FloatVector z = FloatVector.broadcast(F, Float.float16ToFloat(zeros[group]));
+                        FloatVector x = codes(codes, group * vWords, k, shifts).fma(s, z);
+                        a0 = x.fma(FloatVector.broadcast(F, scores[p0 + t]), a0);
+                        a1 = x.fma(FloatVector.broadcast(F, scores[p1 + t]), a1);
+                    }
+                    a0.intoArray(out, o0 + c);
+                    a1.intoArray(out, o1 + c);
+                }
+                for (int i = chunks * L; i < vGroup; i++) { // channels past the last lane group (head_dim % 8)
+                    int c = vg * vGroup + i;
+                    float r0 = out[o0 + c];
+                    float r1 = out[o1 + c];
+                    for (int t = t0; t < t1; t++) {
+                        int group = (kvh * valueTokenSlots + t) * vGroups + vg;
+                        float s = Float.float16ToFloat((short) (scales[group] & 0x7FFF));
+                        float x = s * BitPacking.unsigned(codes, group * vWords, bits, i) + Float.float16ToFloat(zeros[group]);
+                        r0 += scores[p0 + t] * x;
+                        r1 += scores[p1 + t] * x;
+                    }
+                    out[o0 + c] = r0;
+                    out[o1 + c] = r1;
+                }
+            }
+        }
+    }
+
+    /** {@link #values} for a block of one query head (no repeated head): GQA groups of 1 and MHA. */
+    private void valuesx1(int layer, int kvh, int tokens, float[] out, int h0, int nb) {
+        int[] codes = storage.valueCodes(layer);
+        short[] scales = storage.valueScales(layer);
+        short[] zeros = storage.valueZeros(layer);
+        int p0 = h0 * capacity;
+        int o0 = h0 * hd;
+        int chunks = vGroup / L;
+        IntVector shifts = Lanes.shifts(bits);
+        for (int t0 = 0; t0 < tokens; t0 += TILE) {
+            int t1 = Math.min(tokens, t0 + TILE);
+            for (int vg = 0; vg < vGroups; vg++) {
+                int k = 0;
+                for (; k + 2 <= chunks; k += 2) { // lane groups k, k + 1 of the group: 16 channels x 4 heads
+                    int c = vg * vGroup + k * L;
+                    FloatVector a0 = FloatVector.fromArray(F, out, o0 + c);
+                    FloatVector b0 = FloatVector.fromArray(F, out, o0 + c + L);
+                    for (int t = t0; t < t1; t++) {
+                        int group = (kvh * valueTokenSlots + t) * vGroups + vg;
+                        FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat((short) (scales[group] & 0x7FFF)));
+                        FloatVector z = FloatVector.broadcast(F, Float.float16ToFloat(zeros[group]));
+                        FloatVector x = codes(codes, group * vWords, k, shifts).fma(s, z);
+                        FloatVector y = codes(codes, group * vWords, k + 1, shifts).fma(s, z);
+                        FloatVector w = FloatVector.broadcast(F, scores[p0 + t]);
+                        a0 = x.fma(w, a0);
+                        b0 = y.fma(w, b0);
+                    }
+                    a0.intoArray(out, o0 + c);
+                    b0.intoArray(out, o0 + c + L);
+                }
+                for (; k < chunks; k++) { // a single lane group (Gv = 8, 24, ...)
+                    int c = vg * vGroup + k * L;
+                    FloatVector a0 = FloatVector.fromArray(F, out, o0 + c);
+                    for (int t = t0; t < t1; t++) {
+                        int group = (kvh * valueTokenSlots + t) * vGroups + vg;
+                        FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat((short) (scales[group] & 0x7FFF)));
+                        FloatVector z = FloatVector.broadcast(F, Float.float16ToFloat(zeros[group]));
+                        FloatVector x = codes(codes, group * vWords, k, shifts).fma(s, z);
+                        a0 = x.fma(FloatVector.broadcast(F, scores[p0 + t]), a0);
+                    }
+                    a0.intoArray(out, o0 + c);
+                }
+                for (int i = chunks * L; i < vGroup; i++) { // channels past the last lane group (head_dim % 8)
+                    int c = vg * vGroup + i;
+                    float r0 = out[o0 + c];
+                    for (int t = t0; t < t1; t++) {
+                        int group = (kvh * valueTokenSlots + t) * vGroups + vg;
+                        float s = Float.float16ToFloat((short) (scales[group] & 0x7FFF));
+                        float x = s * BitPacking.unsigned(codes, group * vWords, bits, i) + Float.float16ToFloat(zeros[group]);
+                        r0 += scores[p0 + t] * x;
+                    }
+                    out[o0 + c] = r0;
                 }
             }
         }

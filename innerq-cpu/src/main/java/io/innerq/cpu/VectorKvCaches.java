@@ -12,18 +12,41 @@ import io.innerq.port.out.KvCachePort;
  * for InnerQ, per-element dequantization in lanes for KIVI, int8 with a scale per group for q8_0, fp16 converted a
  * tile at a time. Query heads that share a KV head read its cache together, in blocks of four (a GQA group of four
  * reads it once). The softmax is exact. A cache allocates its scratch once; {@code attend} allocates nothing.
- * Single-threaded: one cache serves one sequence on one thread.
+ *
+ * <p>Threads: made with the backend's {@link CpuWorkers}, a cache splits each {@code attend} over them by KV head
+ * (the KV heads are independent: disjoint query heads, score rows and outputs; a KV head's result does not depend on
+ * which thread computed it); calls over fewer than {@link AttendThreads#PARALLEL_MIN_ELEMENTS} cached elements run on
+ * the caller. The workers take one caller at a time, as for {@link VectorMatVec} (the generation thread calls the
+ * products and the attention in turn). Without workers, a cache runs on its caller alone. Either way one cache
+ * serves one sequence on one thread.
  */
 public final class VectorKvCaches implements KvCachePort {
+
+    private final AttendThreads threads;
+
+    /** Caches whose attention runs on the caller alone. */
+    public VectorKvCaches() {
+        this(AttendThreads.SINGLE);
+    }
+
+    /** Caches whose attention is split over {@code workers} (shared with the matrix products, who made them). */
+    public VectorKvCaches(CpuWorkers workers) {
+        this(new AttendThreads(workers, AttendThreads.PARALLEL_MIN_ELEMENTS));
+    }
+
+    /** Caches split over {@code threads}: tests lower the size from which a call is split. */
+    VectorKvCaches(AttendThreads threads) {
+        this.threads = threads;
+    }
 
     @Override
     public KvCache allocate(CacheGeometry geometry, int capacity, KvMode mode) {
         return switch (mode) {
-            case KvMode.Fp32 m -> new VectorFp32KvCache(geometry, capacity);
-            case KvMode.Fp16 m -> new VectorFp16KvCache(geometry, capacity);
-            case KvMode.Q8 m -> new VectorQ8KvCache(geometry, capacity);
-            case KvMode.Kivi m -> new VectorKiviKvCache(geometry, capacity, m);
-            case InnerqConfig c -> new VectorInnerqKvCache(geometry, capacity, c);
+            case KvMode.Fp32 m -> new VectorFp32KvCache(geometry, capacity, threads);
+            case KvMode.Fp16 m -> new VectorFp16KvCache(geometry, capacity, threads);
+            case KvMode.Q8 m -> new VectorQ8KvCache(geometry, capacity, threads);
+            case KvMode.Kivi m -> new VectorKiviKvCache(geometry, capacity, m, threads);
+            case InnerqConfig c -> new VectorInnerqKvCache(geometry, capacity, c, threads);
         };
     }
 }

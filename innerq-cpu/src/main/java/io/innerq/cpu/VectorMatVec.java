@@ -2,24 +2,20 @@ package io.innerq.cpu;
 
 import io.innerq.port.out.MatVecPort;
 import io.innerq.tensor.Tensor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
- * {@link MatVecPort} on the Java Vector API ({@link VectorKernels}), rows split across a small persistent pool.
+ * {@link MatVecPort} on the Java Vector API ({@link VectorKernels}), rows split across the CPU threads
+ * ({@link CpuWorkers}: the caller and n - 1 daemon workers, tasks claimed from one atomic counter, spin-then-park).
  *
- * <p>With {@code threads} = n the caller and n - 1 daemon workers ({@code innerq-matvec-N}) share each product, so
- * at most n threads are ever busy. Rows are claimed in chunks from one atomic counter: a worker that is late
- * (parked, descheduled) simply finds fewer chunks, and the caller never waits for one that claimed nothing.
- * Idle threads spin for {@link #SPIN_NANOS} and then park. Products under {@link #PARALLEL_MIN_ELEMENTS} weights run
- * on the caller alone, and so do tensors whose segment other threads cannot read (a confined arena's). A call
- * allocates nothing, and a row's result does not depend on which thread computed it.
+ * <p>A product's rows are cut into chunks of at least {@link #CHUNK_MIN_ELEMENTS} weights, one task each. Products
+ * under {@link #PARALLEL_MIN_ELEMENTS} weights run on the caller alone, and so do tensors whose segment other threads
+ * cannot read (a confined arena's). A call allocates nothing, and a row's result does not depend on which thread
+ * computed it.
  *
  * <p>One caller at a time: {@link #matVec} is not re-entrant and a concurrent call fails with
- * {@link IllegalStateException}. {@link #close()} stops the workers.
+ * {@link IllegalStateException}; the workers may be shared with the attention ({@link VectorKvCaches}), which the
+ * same generation thread calls in turn. {@link #close()} stops the workers if this instance made them.
  */
 public final class VectorMatVec implements MatVecPort, AutoCloseable {
 
@@ -27,47 +23,26 @@ public final class VectorMatVec implements MatVecPort, AutoCloseable {
     static final long PARALLEL_MIN_ELEMENTS = 32 * 1024;
     /** Weights per claimed chunk, at least: a few microseconds of work, so claims stay cheap. */
     static final int CHUNK_MIN_ELEMENTS = 64 * 1024;
-    /** How long an idle thread spins before it parks: covers the gap between the products of one token. */
-    static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
 
-    /** Low half of {@link #state} while a call is being published: no row can be claimed. */
-    private static final int PUBLISHING = Integer.MAX_VALUE;
-
-    private final int threads;
-    private final Worker[] workers; // [threads - 1]
-
-    // The call in flight. Written by the caller while state is PUBLISHING; a worker trusts what it read only once its
-    // claim (a CAS on state, which holds the epoch) succeeds.
-    private volatile Tensor w;
-    private volatile float[] x;
-    private volatile float[] out;
-    private volatile float[][] xs;   // matMul: [batch][cols]
-    private volatile float[][] outs; // matMul: [batch][rows]
-    private volatile int batch;      // 0 for matVec
-    private volatile int rows;
-    private volatile int chunk;
-    private volatile Thread caller;
-
-    /** Epoch of the call (high 32 bits) and next unclaimed row (low 32 bits, or PUBLISHING). */
-    private final AtomicLong state = new AtomicLong(PUBLISHING);
-    /** Rows of the call in flight that are finished. */
-    private final AtomicInteger rowsDone = new AtomicInteger();
+    private final CpuWorkers workers;
+    private final boolean ownsWorkers;
+    private final Rows task = new Rows(); // the call in flight: fields set per call, read by the workers
     private final AtomicBoolean busy = new AtomicBoolean();
-    private volatile boolean callerParked;
-    private volatile Throwable failure;
     private volatile boolean closed;
 
-    /** @param threads threads that share each product, the caller included; at least 1 */
+    /** @param threads threads that share each product, the caller included; at least 1 (workers of its own) */
     public VectorMatVec(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("VectorMatVec needs at least 1 thread, got " + threads);
         }
-        this.threads = threads;
-        this.workers = new Worker[threads - 1];
-        for (int i = 0; i < workers.length; i++) {
-            workers[i] = new Worker(this, i + 1);
-            workers[i].start();
-        }
+        this.workers = new CpuWorkers(threads);
+        this.ownsWorkers = true;
+    }
+
+    /** Products on {@code workers}, shared with others who call them in turn; {@link #close()} leaves them running. */
+    public VectorMatVec(CpuWorkers workers) {
+        this.workers = workers;
+        this.ownsWorkers = false;
     }
 
     @Override
@@ -85,8 +60,7 @@ public final class VectorMatVec implements MatVecPort, AutoCloseable {
             throw new IllegalStateException(name() + " is already in a matVec call: it takes one caller at a time");
         }
         try {
-            if (workers.length == 0 || (long) rows * cols < PARALLEL_MIN_ELEMENTS
-                    || !w.data().isAccessibleBy(workers[0])) {
+            if ((long) rows * cols < PARALLEL_MIN_ELEMENTS || !workers.canShare(w.data())) {
                 VectorKernels.rows(w, x, out, 0, rows);
             } else {
                 runShared(w, x, out, null, null, 0, rows, cols);
@@ -117,8 +91,7 @@ public final class VectorMatVec implements MatVecPort, AutoCloseable {
             throw new IllegalStateException(name() + " is already in a call: it takes one caller at a time");
         }
         try {
-            if (workers.length == 0 || (long) rows * cols * n < PARALLEL_MIN_ELEMENTS
-                    || !w.data().isAccessibleBy(workers[0])) {
+            if ((long) rows * cols * n < PARALLEL_MIN_ELEMENTS || !workers.canShare(w.data())) {
                 VectorKernels.rowsBatch(w, xs, outs, n, 0, rows);
             } else {
                 runShared(w, null, null, xs, outs, n, rows, cols);
@@ -130,147 +103,66 @@ public final class VectorMatVec implements MatVecPort, AutoCloseable {
 
     private void runShared(Tensor w, float[] x, float[] out, float[][] xs, float[][] outs, int batch, int rows,
                            int cols) {
-        long epoch = ((state.get() >>> 32) + 1) & 0xFFFF_FFFFL; // wraps after 2^32 calls, harmlessly
-        state.set(epoch << 32 | PUBLISHING);
-        this.w = w;
-        this.x = x;
-        this.out = out;
-        this.xs = xs;
-        this.outs = outs;
-        this.batch = batch;
-        this.rows = rows;
         long work = (long) cols * Math.max(1, batch);
-        this.chunk = (int) Math.clamp((CHUNK_MIN_ELEMENTS + work - 1) / work, 1, Math.max(1, rows / (2 * threads)));
-        this.caller = Thread.currentThread();
-        rowsDone.set(0);
-        state.set(epoch << 32); // open: row 0 is next
-        for (Worker worker : workers) {
-            if (worker.parked) {
-                LockSupport.unpark(worker);
-            }
-        }
-        runChunks(epoch);
-        awaitRows(rows);
-        Throwable t = failure;
-        if (t != null) {
-            failure = null;
-            throw new IllegalStateException("a matVec worker failed on " + w, t);
-        }
-    }
-
-    /** Claims and runs chunks of call {@code epoch} until none is left. */
-    private void runChunks(long epoch) {
-        while (true) {
-            long s = state.get();
-            int next = (int) s;
-            if (s >>> 32 != epoch || next == PUBLISHING) {
-                return;
-            }
-            Tensor w = this.w;
-            float[] x = this.x;
-            float[] out = this.out;
-            float[][] xs = this.xs;
-            float[][] outs = this.outs;
-            int batch = this.batch;
-            int rows = this.rows;
-            int end = Math.min(rows, next + chunk);
-            if (next >= rows) {
-                return;
-            }
-            if (!state.compareAndSet(s, epoch << 32 | end)) {
-                continue;
-            }
-            // The claim succeeded, so w, x, out and rows were this call's: the caller cannot publish the next call
-            // before these rows are counted done.
-            try {
-                if (batch == 0) {
-                    VectorKernels.rows(w, x, out, next, end);
-                } else {
-                    VectorKernels.rowsBatch(w, xs, outs, batch, next, end);
-                }
-            } catch (Throwable t) {
-                failure = t;
-            }
-            if (rowsDone.addAndGet(end - next) == rows && callerParked) {
-                LockSupport.unpark(caller);
-            }
+        int chunk = (int) Math.clamp((CHUNK_MIN_ELEMENTS + work - 1) / work, 1,
+                Math.max(1, rows / (2 * workers.threads())));
+        Rows t = task;
+        t.w = w;
+        t.x = x;
+        t.out = out;
+        t.xs = xs;
+        t.outs = outs;
+        t.batch = batch;
+        t.rows = rows;
+        t.chunk = chunk;
+        try {
+            workers.run((rows + chunk - 1) / chunk, t);
+        } finally {
+            t.w = null; // hold no tensor or array past the call
+            t.x = t.out = null;
+            t.xs = t.outs = null;
         }
     }
 
-    private void awaitRows(int rows) {
-        long spinUntil = System.nanoTime() + SPIN_NANOS;
-        while (rowsDone.get() != rows) {
-            if (System.nanoTime() < spinUntil) {
-                Thread.onSpinWait();
-                continue;
+    /** The rows of one product, chunk i = rows {@code [i * chunk, min(rows, (i + 1) * chunk))}. */
+    private static final class Rows implements CpuWorkers.Task {
+        Tensor w;
+        float[] x;
+        float[] out;
+        float[][] xs;   // matMul: [batch][cols]
+        float[][] outs; // matMul: [batch][rows]
+        int batch;      // 0 for matVec
+        int rows;
+        int chunk;
+
+        @Override
+        public void run(int index) {
+            int from = index * chunk;
+            int to = Math.min(rows, from + chunk);
+            if (batch == 0) {
+                VectorKernels.rows(w, x, out, from, to);
+            } else {
+                VectorKernels.rowsBatch(w, xs, outs, batch, from, to);
             }
-            callerParked = true;
-            if (rowsDone.get() != rows) {
-                LockSupport.park(this);
-            }
-            callerParked = false;
         }
     }
 
     @Override
     public String name() {
-        return "vector-f32x%d-%dt".formatted(VectorKernels.L, threads);
+        return "vector-f32x%d-%dt".formatted(VectorKernels.L, workers.threads());
     }
 
     /** Threads that share each product, the caller included. */
     public int threads() {
-        return threads;
+        return workers.threads();
     }
 
-    /** Stops the workers and waits for them to exit. */
+    /** Stops the workers and waits for them to exit, if this instance made them. */
     @Override
     public void close() {
         closed = true;
-        for (Worker worker : workers) {
-            LockSupport.unpark(worker);
-        }
-        for (Worker worker : workers) {
-            try {
-                worker.join(TimeUnit.SECONDS.toMillis(1));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-    }
-
-    private static final class Worker extends Thread {
-        private final VectorMatVec pool;
-        volatile boolean parked;
-
-        Worker(VectorMatVec pool, int n) {
-            super("innerq-matvec-" + n);
-            this.pool = pool;
-            setDaemon(true);
-        }
-
-        @Override
-        public void run() {
-            long done = 0; // epoch of the last call this worker took part in
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
-            while (!pool.closed) {
-                long s = pool.state.get();
-                long epoch = s >>> 32;
-                if (epoch != done && (int) s != PUBLISHING) {
-                    pool.runChunks(epoch);
-                    done = epoch;
-                    spinUntil = System.nanoTime() + SPIN_NANOS;
-                } else if (System.nanoTime() < spinUntil) {
-                    Thread.onSpinWait();
-                } else {
-                    parked = true;
-                    if (pool.state.get() == s && !pool.closed) {
-                        LockSupport.park(pool);
-                        Thread.interrupted(); // nobody should interrupt a worker; if one does, park again
-                    }
-                    parked = false;
-                }
-            }
+        if (ownsWorkers) {
+            workers.close();
         }
     }
 }

@@ -18,7 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code BitPacking.dot}: every code width for keys and values, symmetric, asymmetric and hybrid groups, the unrolled
  * kernels (groups of 32 codes of 2-4 bits) and the general ones (8-bit codes; groups of 8, 16, 64; groups of 4, which
  * end in a scalar tail; head_dim 8 and 12, whose key groups are the whole head), sequence lengths that are not a
- * multiple of G, and blocks of 1 to 4 query heads per KV head (7 = 4 + 3).
+ * multiple of G, and blocks of 1 to 4 query heads per KV head (7 = 4 + 3; groups of 1 and 2, whose packed kernels
+ * are kernels of their own), on the caller alone and split over 3 threads.
  *
  * <p>Bound: the relative RMS error of every attend call (as in the contract suite) at most {@value #TOLERANCE}.
  * Largest measured: 8.7e-7 (innerq:k4h,v3h); the contract suite's same-mode bound is 1e-4.
@@ -34,6 +35,7 @@ class VectorKvCachesKernelTests {
         CacheGeometry mha = new CacheGeometry(1, 3, 3, 32);
         CacheGeometry gqa7 = new CacheGeometry(1, 7, 1, 16);
         CacheGeometry gqa8 = new CacheGeometry(1, 16, 2, 128);
+        CacheGeometry gqa2 = new CacheGeometry(1, 8, 4, 64);
         return List.of(
                 Arguments.of("innerq:k2,v2,g32,s8,r16", gqa4, 203, 40),
                 Arguments.of("innerq:k3,v3,g32,s8,r16", gqa4, 203, 40),
@@ -51,7 +53,12 @@ class VectorKvCachesKernelTests {
                 Arguments.of("innerq:k3,v2h,g32,s8,r16", mha, 181, 20),
                 Arguments.of("innerq:k4,v3,g16,s8,r16", gqa7, 181, 20),
                 Arguments.of("innerq:k3,v3,g32,s0,r0", gqa4, 100, 10),
+                Arguments.of("innerq:k2,v2,g32,s8,r16", gqa2, 203, 40),
+                Arguments.of("innerq:k4,v3h,g32,s8,r16", gqa2, 203, 40),
+                Arguments.of("innerq:k3,v4,g32,s8,r16", mha, 181, 20),
                 Arguments.of("kivi-3", gqa4, 300, 140),
+                Arguments.of("kivi-3", gqa2, 300, 140),
+                Arguments.of("kivi-4", mha, 300, 140),
                 Arguments.of("kivi-8", gqa4, 300, 140),
                 Arguments.of("kivi-2", hd12, 300, 140),
                 Arguments.of("kivi-4", gqa7, 300, 10),
@@ -66,6 +73,20 @@ class VectorKvCachesKernelTests {
     @ParameterizedTest(name = "{0}: {1}, {2} tokens, prompt {3}")
     @MethodSource("cases")
     void attentionMatchesTheReferenceOfTheSameMode(String modeName, CacheGeometry g, int capacity, int prompt) {
+        check(new VectorKvCaches(), modeName, g, capacity, prompt);
+    }
+
+    /** The same, every call split over 3 threads (which do not divide the KV heads evenly). */
+    @ParameterizedTest(name = "{0}: {1}, {2} tokens, prompt {3}, 3 threads")
+    @MethodSource("cases")
+    void attentionOnThreeThreadsMatchesTheReferenceOfTheSameMode(String modeName, CacheGeometry g, int capacity,
+                                                                 int prompt) {
+        try (var workers = new CpuWorkers(3)) {
+            check(new VectorKvCaches(new AttendThreads(workers, 0)), modeName, g, capacity, prompt);
+        }
+    }
+
+    private static void check(VectorKvCaches port, String modeName, CacheGeometry g, int capacity, int prompt) {
         KvMode mode = KvMode.parse(modeName);
         var random = new SplittableRandom(capacity * 31L + g.headDim());
         float[] k = new float[g.kvDim()];
@@ -74,7 +95,7 @@ class VectorKvCachesKernelTests {
         float[] out = new float[q.length];
         float[] expected = new float[q.length];
         double worst = 0;
-        try (KvCache cache = new VectorKvCaches().allocate(g, capacity, mode);
+        try (KvCache cache = port.allocate(g, capacity, mode);
              KvCache reference = new ReferenceKvCaches().allocate(g, capacity, mode)) {
             for (int pos = 0; pos < capacity; pos++) {
                 for (int l = 0; l < g.layers(); l++) {

@@ -288,14 +288,14 @@ class VectorMatVecTests {
     void closeStopsTheWorkers() throws InterruptedException {
         VectorMatVec mv = new VectorMatVec(3);
         List<Thread> workers = Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("innerq-matvec-")).toList();
+                .filter(t -> t.getName().startsWith("innerq-cpu-")).toList();
         assertThat(workers).extracting(Thread::isDaemon).containsOnly(true);
         int before = workers.size();
 
         mv.close();
 
         long alive = Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("innerq-matvec-")).count();
+                .filter(t -> t.getName().startsWith("innerq-cpu-")).count();
         assertThat(alive).isEqualTo(before - 2);
         assertThatThrownBy(() -> mv.matVec(BlockEncoder.random(GgmlType.F32, 1, 1, 1), new float[1], new float[1]))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
