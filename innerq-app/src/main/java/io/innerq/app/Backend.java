@@ -15,8 +15,8 @@ public record Backend(String name, MatVecPort matVec, KvCachePort caches, AutoCl
         implements AutoCloseable {
 
     /**
-     * @param name    {@code cpu} (Vector API kernels, matrix products and attention split across threads) or {@code scalar} (the
-     *                single-threaded reference ports)
+     * @param name    {@code cpu} (Vector API kernels; matrix products and attention split across threads) or
+     *                {@code scalar} (the single-threaded reference ports)
      * @param threads worker threads for {@code cpu}; 0 for one per available core
      */
     public static Backend open(String name, int threads) {
