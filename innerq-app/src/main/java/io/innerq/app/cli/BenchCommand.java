@@ -37,8 +37,12 @@ final class BenchCommand {
         if (!args.isEmpty() && args.getFirst().equals("attention")) {
             return attention(args.subList(1, args.size()), out);
         }
+        if (!args.isEmpty() && args.getFirst().equals("serve")) {
+            return BenchServeCommand.run(args.subList(1, args.size()), out, err);
+        }
         if (args.isEmpty() || !args.getFirst().equals("decode")) {
-            throw new CliArguments.UsageException("bench takes a benchmark name: 'bench decode' or 'bench attention'");
+            throw new CliArguments.UsageException(
+                    "bench takes a benchmark name: 'bench decode', 'bench attention' or 'bench serve'");
         }
         var cli = CliArguments.parse("bench decode", args.subList(1, args.size()),
                 Set.of("model", "backends", "kv", "tokens", "runs", "prompt", "context-file", "context", "threads"),

@@ -31,6 +31,9 @@ public final class Cli {
                                                          decode speed of each model, backend and KV mode
               bench attention [--backend cpu] [--contexts 1k,...,32k] [--modes MODE,...|all] [--runs N]
                                                          attention alone, Llama-3-8B shapes, every KV mode
+              bench serve [--model FILE] [--clients N] [--seconds N] [--max-requests N] [--max-tokens N]
+                        [--concurrency N] [--kv-budget SIZE] [--kv MODE] [--threads N]
+                                                         the service in-process on loopback under streaming clients
               serve     [--model FILE] [--port N] [--host ADDRESS] [--property=value ...]
                                                          the OpenAI-compatible HTTP service and actuator
                                                          (127.0.0.1:8080 by default; see README.md)

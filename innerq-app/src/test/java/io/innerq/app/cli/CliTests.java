@@ -49,6 +49,23 @@ class CliTests {
     }
 
     @Test
+    void benchServeStopsByItselfAndPrintsATable() {
+        Run r = run("bench", "serve", "--model", stories, "--clients", "2", "--seconds", "1", "--max-requests", "3",
+                "--max-tokens", "8", "--kv-budget", "16MB");
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out()).contains("| model | stories260K |", "| clients (streaming) / generation slots | 2 / 1 |",
+                "| errors | 0 |", "| time to first token p50 (ms) |", "| generated tokens/s (all streams) |");
+        assertThat(r.out()).containsPattern("\\| requests served \\| [1-3] \\|");
+    }
+
+    @Test
+    void benchServeRefusesNoClients() {
+        Run r = run("bench", "serve", "--clients", "0");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--clients must be at least 1");
+    }
+
+    @Test
     void infoShowsShapesAndTypes() {
         Run r = run("info", "--model", stories);
         assertThat(r.status()).as(r.err()).isZero();
