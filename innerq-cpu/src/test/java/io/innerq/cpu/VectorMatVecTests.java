@@ -11,12 +11,9 @@ import io.innerq.tensor.ScalarMatVec;
 import io.innerq.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -223,35 +220,6 @@ class VectorMatVecTests {
             } else {
                 assertThat(row[h]).as("half 0x%04x", h).isEqualTo(expected);
             }
-        }
-    }
-
-    @ParameterizedTest
-    @EnumSource(GgmlType.class)
-    void callsAllocateNothingOnceCompiled(GgmlType type) throws InterruptedException {
-        // Interpreted and C1-compiled Vector API code boxes vectors; C2's must not. Warm up until a window of calls
-        // allocates nothing on the caller and on the worker, or fail after 30 s.
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        Tensor w = BlockEncoder.random(type, 128, 512, 41); // 64k weights: shared with the worker
-        float[] x = BlockEncoder.randomVector(512, 42);
-        float[] out = new float[128];
-        Set<Thread> before = Thread.getAllStackTraces().keySet();
-        try (VectorMatVec mv = new VectorMatVec(2)) {
-            long[] ids = Thread.getAllStackTraces().keySet().stream().filter(t -> !before.contains(t))
-                    .mapToLong(Thread::threadId).toArray();
-            ids = Arrays.copyOf(ids, ids.length + 1);
-            ids[ids.length - 1] = Thread.currentThread().threadId();
-            assertThat(ids).hasSize(2);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            long allocated;
-            do {
-                long start = mx.getThreadAllocatedBytes(ids[0]) + mx.getThreadAllocatedBytes(ids[1]);
-                for (int i = 0; i < 500; i++) {
-                    mv.matVec(w, x, out);
-                }
-                allocated = mx.getThreadAllocatedBytes(ids[0]) + mx.getThreadAllocatedBytes(ids[1]) - start;
-            } while (allocated != 0 && System.nanoTime() < deadline);
-            assertThat(allocated).as("bytes allocated by 500 calls after warm-up").isZero();
         }
     }
 
