@@ -1,46 +1,19 @@
 package io.innerq.cpu;
 
 import io.innerq.cache.Fp16KvCache;
-import io.innerq.cache.Positions;
-import io.innerq.port.out.KvCache;
 import io.innerq.port.out.KvCachePort.CacheGeometry;
 
-import java.util.Arrays;
-
 /**
- * The fp16 cache ({@link Fp16KvCache}'s storage) with vectorized attention: {@link #TILE} tokens at a time are
- * converted to fp32 in L1/L2 scratch (a plain {@code Float.float16ToFloat} loop, which C2 compiles to F16C
- * {@code vcvtph2ps}) and reduced by the fp32 kernels.
+ * The fp16 cache ({@link Fp16KvCache}'s storage) with vectorized attention: tiles are converted to fp32 by a plain
+ * {@code Float.float16ToFloat} loop, which C2 compiles to F16C {@code vcvtph2ps}.
  */
-final class VectorFp16KvCache implements KvCache {
-
-    /** Tokens converted at a time. */
-    private static final int TILE = 16;
+final class VectorFp16KvCache extends TiledKvCache {
 
     private final Fp16KvCache storage; // K, V fp16 [layer][token][kvHead][channel]
-    private final CacheGeometry g;
-    private final int capacity;
-    private final float[] tile;        // fp32 [task's first KV head][TILE][task's KV heads][channel]: converted rows
-    private final float[] scores;      // [heads][capacity] scores, then exp(score - max)
-    private final float[] sums;        // [heads] sum of exp(score - max)
-    private final AttendThreads threads;
-    private final CpuWorkers.Task heads = this::attendHeads; // task i: KV heads [i * kvHeads / tasks, ...)
-
-    // The call in flight, read by the tasks.
-    private int layer;
-    private int n;
-    private float[] q;
-    private float[] out;
-    private int tasks;
 
     VectorFp16KvCache(CacheGeometry geometry, int capacity, AttendThreads threads) {
+        super(geometry, capacity, threads);
         storage = new Fp16KvCache(geometry, capacity);
-        g = geometry;
-        this.capacity = capacity;
-        tile = new float[TILE * geometry.kvDim()];
-        scores = Fp32Attention.scratch(geometry, capacity);
-        sums = new float[geometry.heads()];
-        this.threads = threads;
     }
 
     @Override
@@ -49,71 +22,8 @@ final class VectorFp16KvCache implements KvCache {
     }
 
     @Override
-    public void attend(int layer, int position, float[] q, float[] out) {
-        Positions.check(position, capacity);
-        int n = position + 1;
-        long elements = (long) n * g.kvDim();
-        this.layer = layer;
-        this.n = n;
-        this.q = q;
-        this.out = out;
-        this.tasks = threads.split(elements) ? Math.min(g.kvHeads(), threads.threads()) : 1;
-        try {
-            threads.run(tasks, elements, heads);
-        } finally {
-            this.q = this.out = null;
-        }
-    }
-
-    /** Attention of the query heads of a contiguous range of KV heads, which convert their rows together. */
-    private void attendHeads(int task) {
-        int kvh0 = task * g.kvHeads() / tasks;
-        int kvh1 = (task + 1) * g.kvHeads() / tasks;
-        int hd = g.headDim();
-        int width = (kvh1 - kvh0) * hd; // tile row stride
-        int base = kvh0 * TILE * hd;     // this task's part of the tile
-        int perKv = g.groupSize();
-        int n = this.n;
-        float[] q = this.q;
-        float[] out = this.out;
-        float scale = Fp32Attention.scoreScale(hd);
-        short[] keys = storage.keys(layer);
-        short[] values = storage.values(layer);
-        for (int t0 = 0; t0 < n; t0 += TILE) {
-            int tokens = Math.min(TILE, n - t0);
-            convert(keys, t0, tokens, kvh0 * hd, width, base);
-            for (int kvh = kvh0; kvh < kvh1; kvh++) {
-                for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                    int h0 = kvh * perKv + j0;
-                    int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                    DenseKernels.scores(tile, base + (kvh - kvh0) * hd, width, tokens, hd, q, h0 * hd, hd,
-                            scores, h0 * capacity + t0, capacity, nb, scale);
-                }
-            }
-        }
-        for (int h = kvh0 * perKv; h < kvh1 * perKv; h++) {
-            sums[h] = Softmax.exponentiate(scores, h * capacity, n);
-        }
-        Arrays.fill(out, kvh0 * perKv * hd, kvh1 * perKv * hd, 0f);
-        for (int t0 = 0; t0 < n; t0 += TILE) {
-            int tokens = Math.min(TILE, n - t0);
-            convert(values, t0, tokens, kvh0 * hd, width, base);
-            for (int kvh = kvh0; kvh < kvh1; kvh++) {
-                for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                    int h0 = kvh * perKv + j0;
-                    int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                    DenseKernels.values(tile, base + (kvh - kvh0) * hd, width, tokens, hd, scores, h0 * capacity + t0,
-                            capacity, out, h0 * hd, hd, nb);
-                }
-            }
-        }
-        for (int h = kvh0 * perKv; h < kvh1 * perKv; h++) {
-            DenseKernels.scale(out, h * hd, hd, 1f / sums[h]);
-        }
-    }
-
-    /** {@code tile[base + i * width + c] = fp32(src[(t0 + i) * kvDim + c0 + c])}: channels c0 .. c0 + width. */
-    private void convert(short[] src, int t0, int tokens, int c0, int width, int base) {
+    void fill(boolean keys, int layer, int t0, int tokens, int c0, int width, int base) {
+        short[] src = keys ? storage.keys(layer) : storage.values(layer);
         int kvDim = g.kvDim();
         for (int i = 0; i < tokens; i++) {
             int from = (t0 + i) * kvDim + c0;
@@ -122,11 +32,6 @@ final class VectorFp16KvCache implements KvCache {
                 tile[to + c] = Float.float16ToFloat(src[from + c]);
             }
         }
-    }
-
-    @Override
-    public int capacity() {
-        return capacity;
     }
 
     @Override

@@ -1,55 +1,30 @@
 package io.innerq.cpu;
 
-import io.innerq.cache.Positions;
 import io.innerq.cache.Q8KvCache;
-import io.innerq.port.out.KvCache;
 import io.innerq.port.out.KvCachePort.CacheGeometry;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
-
-import java.util.Arrays;
 
 import static io.innerq.cpu.Lanes.F;
 import static io.innerq.cpu.Lanes.L;
 import static jdk.incubator.vector.VectorOperators.B2F;
 
 /**
- * The q8_0 cache ({@link Q8KvCache}'s storage) with vectorized attention, as llama.cpp's CPU backend does it: a tile
- * of {@link #TILE} tokens is dequantized ({@code d * c}: int8 lanes widened to fp32, one multiply shared by the
- * query heads of a KV head) into L1/L2 scratch and reduced by the fp32 kernels, for keys and values alike.
+ * The q8_0 cache ({@link Q8KvCache}'s storage) with vectorized attention: tiles are dequantized ({@code d * c}: int8
+ * lanes widened to fp32, one multiply per group), for keys and values alike.
  */
-final class VectorQ8KvCache implements KvCache {
+final class VectorQ8KvCache extends TiledKvCache {
 
-    private static final int TILE = 16;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64; // 8 int8 codes, one per float lane
 
     private final Q8KvCache storage; // K, V int8 [layer][token][kvHead][channel]; d fp16 [layer][token][kvDim / Gq]
-    private final CacheGeometry g;
-    private final int capacity;
     private final int group;         // Gq: channels per group
-    private final float[] tile;      // fp32 [task's first KV head][TILE][task's KV heads][channel]: dequantized rows
-    private final float[] scores;    // [heads][capacity] scores, then exp(score - max)
-    private final float[] sums;      // [heads] sum of exp(score - max)
-    private final AttendThreads threads;
-    private final CpuWorkers.Task heads = this::attendHeads; // task i: KV heads [i * kvHeads / tasks, ...)
-
-    // The call in flight, read by the tasks.
-    private int layer;
-    private int n;
-    private float[] q;
-    private float[] out;
-    private int tasks;
 
     VectorQ8KvCache(CacheGeometry geometry, int capacity, AttendThreads threads) {
+        super(geometry, capacity, threads);
         storage = new Q8KvCache(geometry, capacity);
-        g = geometry;
-        this.capacity = capacity;
         group = storage.group();
-        tile = new float[TILE * geometry.kvDim()];
-        scores = Fp32Attention.scratch(geometry, capacity);
-        sums = new float[geometry.heads()];
-        this.threads = threads;
     }
 
     @Override
@@ -58,64 +33,11 @@ final class VectorQ8KvCache implements KvCache {
     }
 
     @Override
-    public void attend(int layer, int position, float[] q, float[] out) {
-        Positions.check(position, capacity);
-        int n = position + 1;
-        long elements = (long) n * g.kvDim();
-        this.layer = layer;
-        this.n = n;
-        this.q = q;
-        this.out = out;
-        this.tasks = threads.split(elements) ? Math.min(g.kvHeads(), threads.threads()) : 1;
-        try {
-            threads.run(tasks, elements, heads);
-        } finally {
-            this.q = this.out = null;
-        }
-    }
-
-    /** Attention of the query heads of a contiguous range of KV heads, which dequantize their rows together. */
-    private void attendHeads(int task) {
-        int kvh0 = task * g.kvHeads() / tasks;
-        int kvh1 = (task + 1) * g.kvHeads() / tasks;
-        int hd = g.headDim();
-        int width = (kvh1 - kvh0) * hd; // tile row stride
-        int base = kvh0 * TILE * hd;     // this task's part of the tile
-        int perKv = g.groupSize();
-        int n = this.n;
-        float[] q = this.q;
-        float[] out = this.out;
-        float scale = Fp32Attention.scoreScale(hd);
-        for (int t0 = 0; t0 < n; t0 += TILE) {
-            int tokens = Math.min(TILE, n - t0);
-            dequantize(storage.keys(layer), storage.keyScales(layer), t0, tokens, kvh0 * hd, width, base);
-            for (int kvh = kvh0; kvh < kvh1; kvh++) {
-                for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                    int h0 = kvh * perKv + j0;
-                    int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                    DenseKernels.scores(tile, base + (kvh - kvh0) * hd, width, tokens, hd, q, h0 * hd, hd,
-                            scores, h0 * capacity + t0, capacity, nb, scale);
-                }
-            }
-        }
-        for (int h = kvh0 * perKv; h < kvh1 * perKv; h++) {
-            sums[h] = Softmax.exponentiate(scores, h * capacity, n);
-        }
-        Arrays.fill(out, kvh0 * perKv * hd, kvh1 * perKv * hd, 0f);
-        for (int t0 = 0; t0 < n; t0 += TILE) {
-            int tokens = Math.min(TILE, n - t0);
-            dequantize(storage.values(layer), storage.valueScales(layer), t0, tokens, kvh0 * hd, width, base);
-            for (int kvh = kvh0; kvh < kvh1; kvh++) {
-                for (int j0 = 0; j0 < perKv; j0 += DenseKernels.BLOCK) {
-                    int h0 = kvh * perKv + j0;
-                    int nb = Math.min(DenseKernels.BLOCK, perKv - j0);
-                    DenseKernels.values(tile, base + (kvh - kvh0) * hd, width, tokens, hd, scores, h0 * capacity + t0,
-                            capacity, out, h0 * hd, hd, nb);
-                }
-            }
-        }
-        for (int h = kvh0 * perKv; h < kvh1 * perKv; h++) {
-            DenseKernels.scale(out, h * hd, hd, 1f / sums[h]);
+    void fill(boolean keys, int layer, int t0, int tokens, int c0, int width, int base) {
+        if (keys) {
+            dequantize(storage.keys(layer), storage.keyScales(layer), t0, tokens, c0, width, base);
+        } else {
+            dequantize(storage.values(layer), storage.valueScales(layer), t0, tokens, c0, width, base);
         }
     }
 
@@ -142,11 +64,6 @@ final class VectorQ8KvCache implements KvCache {
                 }
             }
         }
-    }
-
-    @Override
-    public int capacity() {
-        return capacity;
     }
 
     @Override
