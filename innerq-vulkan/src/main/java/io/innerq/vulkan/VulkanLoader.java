@@ -11,14 +11,22 @@ public final class VulkanLoader {
     private VulkanLoader() {
     }
 
-    /** Why Vulkan cannot be used, or null when the loader is present. */
-    public static String unavailableReason() {
-        try {
-            VK.create();
-            return null;
-        } catch (Throwable e) { // UnsatisfiedLinkError or IllegalStateException from LWJGL's library loader
-            return "no Vulkan loader (libvulkan.so.1) could be loaded: " + e.getMessage()
-                    + ". Install the loader and a driver (Debian: libvulkan1 mesa-vulkan-drivers).";
+    private static String reason;
+    private static boolean loaded;
+
+    /** Why Vulkan cannot be used, or null when the loader is present (loads it once per JVM). */
+    public static synchronized String unavailableReason() {
+        if (!loaded) {
+            loaded = true;
+            try {
+                if (VK.getFunctionProvider() == null) { // LWJGL loads the library when VK is first used
+                    VK.create();
+                }
+            } catch (Throwable e) { // UnsatisfiedLinkError or IllegalStateException from LWJGL's library loader
+                reason = "no Vulkan loader (libvulkan.so.1) could be loaded: " + e.getMessage()
+                        + ". Install the loader and a driver (Debian: libvulkan1 mesa-vulkan-drivers).";
+            }
         }
+        return reason;
     }
 }

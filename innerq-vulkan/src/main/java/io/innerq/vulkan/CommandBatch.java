@@ -1,0 +1,158 @@
+package io.innerq.vulkan;
+
+import org.lwjgl.PointerBuffer;
+import org.lwjgl.system.MemoryStack;
+import org.lwjgl.vulkan.*;
+
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+
+import static org.lwjgl.system.MemoryStack.stackPush;
+import static org.lwjgl.vulkan.VK12.*;
+
+/**
+ * A reusable primary command buffer with its fence: {@link #begin}, record dispatches, copies, barriers and
+ * timestamps, then {@link #submitAndWait}. One thread at a time.
+ */
+public final class CommandBatch implements AutoCloseable {
+
+    /** Fence timeout: a GPU step never takes this long; past it the device is treated as hung. */
+    private static final long TIMEOUT_NS = 60_000_000_000L;
+
+    private final VulkanDevice device;
+    private final VkCommandBuffer commands;
+    private final long fence;
+    private boolean recording;
+    private boolean closed;
+
+    public CommandBatch(VulkanDevice device) {
+        this.device = device;
+        VkDevice vk = device.handle();
+        try (MemoryStack stack = stackPush()) {
+            PointerBuffer p = stack.mallocPointer(1);
+            VulkanDevice.check(vkAllocateCommandBuffers(vk, VkCommandBufferAllocateInfo.calloc(stack).sType$Default()
+                    .commandPool(device.commandPool()).level(VK_COMMAND_BUFFER_LEVEL_PRIMARY).commandBufferCount(1), p),
+                    "vkAllocateCommandBuffers");
+            commands = new VkCommandBuffer(p.get(0), vk);
+            LongBuffer pf = stack.mallocLong(1);
+            VulkanDevice.check(vkCreateFence(vk, VkFenceCreateInfo.calloc(stack).sType$Default(), null, pf), "vkCreateFence");
+            fence = pf.get(0);
+        }
+    }
+
+    /** Starts recording (discarding what was recorded before). */
+    public CommandBatch begin() {
+        try (MemoryStack stack = stackPush()) {
+            VulkanDevice.check(vkResetCommandBuffer(commands, 0), "vkResetCommandBuffer");
+            VulkanDevice.check(vkBeginCommandBuffer(commands, VkCommandBufferBeginInfo.calloc(stack).sType$Default()
+                    .flags(VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT)), "vkBeginCommandBuffer");
+        }
+        recording = true;
+        return this;
+    }
+
+    /** Records a dispatch of {@code kernel} with descriptor set {@code set} and push constants {@code push} (32-bit words). */
+    public CommandBatch dispatch(ComputeKernel kernel, long set, int[] push, int x, int y, int z) {
+        checkRecording();
+        if (4 * push.length != kernel.pushBytes()) {
+            throw new IllegalArgumentException("%s takes %d bytes of push constants, got %d"
+                    .formatted(kernel.name(), kernel.pushBytes(), 4 * push.length));
+        }
+        vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, kernel.pipeline());
+        try (MemoryStack stack = stackPush()) {
+            vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, kernel.layout(), 0, stack.longs(set), null);
+            if (push.length > 0) {
+                IntBuffer words = stack.ints(push);
+                vkCmdPushConstants(commands, kernel.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, words);
+            }
+        }
+        vkCmdDispatch(commands, x, y, z);
+        return this;
+    }
+
+    /** Makes every earlier shader or transfer write visible to every later shader or transfer access. */
+    public CommandBatch barrier() {
+        checkRecording();
+        try (MemoryStack stack = stackPush()) {
+            VkMemoryBarrier.Buffer b = VkMemoryBarrier.calloc(1, stack).sType$Default()
+                    .srcAccessMask(VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT)
+                    .dstAccessMask(VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT
+                            | VK_ACCESS_TRANSFER_WRITE_BIT);
+            int stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+            vkCmdPipelineBarrier(commands, stages, stages, 0, b, null, null);
+        }
+        return this;
+    }
+
+    /** Copies {@code bytes} between buffers. */
+    public CommandBatch copy(VulkanBuffer src, long srcOffset, VulkanBuffer dst, long dstOffset, long bytes) {
+        checkRecording();
+        try (MemoryStack stack = stackPush()) {
+            vkCmdCopyBuffer(commands, src.handle(), dst.handle(),
+                    VkBufferCopy.calloc(1, stack).srcOffset(srcOffset).dstOffset(dstOffset).size(bytes));
+        }
+        return this;
+    }
+
+    /** Fills {@code bytes} (a multiple of 4) of {@code dst} from {@code offset} with the 32-bit word {@code value}. */
+    public CommandBatch fill(VulkanBuffer dst, long offset, long bytes, int value) {
+        checkRecording();
+        vkCmdFillBuffer(commands, dst.handle(), offset, bytes, value);
+        return this;
+    }
+
+    /** Resets queries {@code [first, first + count)} of {@code queries} (before writing them again). */
+    public CommandBatch resetQueries(TimestampQueries queries, int first, int count) {
+        checkRecording();
+        vkCmdResetQueryPool(commands, queries.handle(), first, count);
+        return this;
+    }
+
+    /** Writes the GPU clock into query {@code index} once all earlier commands have finished. */
+    public CommandBatch timestamp(TimestampQueries queries, int index) {
+        checkRecording();
+        vkCmdWriteTimestamp(commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries.handle(), index);
+        return this;
+    }
+
+    /** Ends recording, submits, and waits for the GPU; device writes are then visible to the host. */
+    public void submitAndWait() {
+        checkRecording();
+        VkDevice vk = device.handle();
+        try (MemoryStack stack = stackPush()) {
+            VkMemoryBarrier.Buffer toHost = VkMemoryBarrier.calloc(1, stack).sType$Default()
+                    .srcAccessMask(VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT)
+                    .dstAccessMask(VK_ACCESS_HOST_READ_BIT);
+            vkCmdPipelineBarrier(commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                    VK_PIPELINE_STAGE_HOST_BIT, 0, toHost, null, null);
+            recording = false;
+            VulkanDevice.check(vkEndCommandBuffer(commands), "vkEndCommandBuffer");
+            VkSubmitInfo submit = VkSubmitInfo.calloc(stack).sType$Default().pCommandBuffers(stack.pointers(commands));
+            VulkanDevice.check(vkResetFences(vk, fence), "vkResetFences");
+            VulkanDevice.check(vkQueueSubmit(device.queue(), submit, fence), "vkQueueSubmit");
+            int r = vkWaitForFences(vk, fence, true, TIMEOUT_NS);
+            if (r == VK_TIMEOUT) {
+                throw new VulkanException("the GPU did not finish a submission within 60 s on " + device.info().name()
+                        + ": treat the device as hung and reopen it");
+            }
+            VulkanDevice.check(r, "vkWaitForFences");
+        }
+    }
+
+    private void checkRecording() {
+        if (!recording) {
+            throw new IllegalStateException("call begin() before recording commands");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        VkDevice vk = device.handle();
+        vkDestroyFence(vk, fence, null);
+        vkFreeCommandBuffers(vk, device.commandPool(), commands);
+    }
+}
