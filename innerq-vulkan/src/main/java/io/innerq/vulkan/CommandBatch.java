@@ -11,8 +11,9 @@ import static org.lwjgl.system.MemoryStack.stackPush;
 import static org.lwjgl.vulkan.VK12.*;
 
 /**
- * A reusable primary command buffer with its fence: {@link #begin}, record dispatches, copies, barriers and
- * timestamps, then {@link #submitAndWait}. One thread at a time.
+ * A reusable primary command buffer with its own pool and fence: {@link #begin}, record dispatches, copies, barriers
+ * and timestamps, then {@link #submitAndWait}. One thread at a time per batch; batches of different threads are
+ * independent (the queue is shared under a lock).
  */
 public final class CommandBatch implements AutoCloseable {
 
@@ -20,6 +21,7 @@ public final class CommandBatch implements AutoCloseable {
     private static final long TIMEOUT_NS = 60_000_000_000L;
 
     private final VulkanDevice device;
+    private final long pool;
     private final VkCommandBuffer commands;
     private final long fence;
     private boolean recording;
@@ -29,9 +31,14 @@ public final class CommandBatch implements AutoCloseable {
         this.device = device;
         VkDevice vk = device.handle();
         try (MemoryStack stack = stackPush()) {
+            LongBuffer pp = stack.mallocLong(1);
+            VulkanDevice.check(vkCreateCommandPool(vk, VkCommandPoolCreateInfo.calloc(stack).sType$Default()
+                    .flags(VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT).queueFamilyIndex(device.queueFamily()), null, pp),
+                    "vkCreateCommandPool");
+            pool = pp.get(0);
             PointerBuffer p = stack.mallocPointer(1);
             VulkanDevice.check(vkAllocateCommandBuffers(vk, VkCommandBufferAllocateInfo.calloc(stack).sType$Default()
-                    .commandPool(device.commandPool()).level(VK_COMMAND_BUFFER_LEVEL_PRIMARY).commandBufferCount(1), p),
+                    .commandPool(pool).level(VK_COMMAND_BUFFER_LEVEL_PRIMARY).commandBufferCount(1), p),
                     "vkAllocateCommandBuffers");
             commands = new VkCommandBuffer(p.get(0), vk);
             LongBuffer pf = stack.mallocLong(1);
@@ -129,7 +136,7 @@ public final class CommandBatch implements AutoCloseable {
             VulkanDevice.check(vkEndCommandBuffer(commands), "vkEndCommandBuffer");
             VkSubmitInfo submit = VkSubmitInfo.calloc(stack).sType$Default().pCommandBuffers(stack.pointers(commands));
             VulkanDevice.check(vkResetFences(vk, fence), "vkResetFences");
-            VulkanDevice.check(vkQueueSubmit(device.queue(), submit, fence), "vkQueueSubmit");
+            device.submit(submit, fence);
             int r = vkWaitForFences(vk, fence, true, TIMEOUT_NS);
             if (r == VK_TIMEOUT) {
                 throw new VulkanException("the GPU did not finish a submission within 60 s on " + device.info().name()
@@ -153,6 +160,7 @@ public final class CommandBatch implements AutoCloseable {
         closed = true;
         VkDevice vk = device.handle();
         vkDestroyFence(vk, fence, null);
-        vkFreeCommandBuffers(vk, device.commandPool(), commands);
+        vkFreeCommandBuffers(vk, pool, commands);
+        vkDestroyCommandPool(vk, pool, null);
     }
 }

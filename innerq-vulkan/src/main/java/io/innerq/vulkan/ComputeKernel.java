@@ -17,7 +17,7 @@ import static org.lwjgl.vulkan.VK12.*;
  * One compute pipeline: a SPIR-V module from the jar ({@code io/innerq/vulkan/shaders/NAME.spv}, built from
  * {@code src/main/glsl/NAME.comp}), specialized with integer constants (constant_id 0, 1, ...), reading and writing
  * {@code bindings} storage buffers (set 0, bindings 0..n-1) and taking {@code pushBytes} of push constants.
- * Descriptor sets come from the kernel's own pool: {@link #bind} once per combination of buffers, reuse the set.
+ * Kernels are shared (immutable once made); descriptor sets come from a {@link DescriptorPool} of the user's.
  */
 public final class ComputeKernel implements AutoCloseable {
 
@@ -29,10 +29,9 @@ public final class ComputeKernel implements AutoCloseable {
     private final long setLayout;
     private final long pipelineLayout;
     private final long pipeline;
-    private final long pool;
     private boolean closed;
 
-    public ComputeKernel(VulkanDevice device, String shader, int bindings, int pushBytes, int[] specialization, int maxSets) {
+    public ComputeKernel(VulkanDevice device, String shader, int bindings, int pushBytes, int... specialization) {
         this.device = device;
         this.name = shader;
         this.bindings = bindings;
@@ -78,11 +77,6 @@ public final class ComputeKernel implements AutoCloseable {
             pipeline = p.get(0);
             device.name(VK_OBJECT_TYPE_PIPELINE, pipeline, shader);
 
-            VkDescriptorPoolSize.Buffer sizes = VkDescriptorPoolSize.calloc(1, stack)
-                    .type(VK_DESCRIPTOR_TYPE_STORAGE_BUFFER).descriptorCount(Math.max(1, bindings) * maxSets);
-            VulkanDevice.check(vkCreateDescriptorPool(vk, VkDescriptorPoolCreateInfo.calloc(stack).sType$Default()
-                    .maxSets(maxSets).pPoolSizes(sizes), null, p), "vkCreateDescriptorPool");
-            pool = p.get(0);
         } finally {
             MemoryUtil.memFree(spirv);
         }
@@ -103,35 +97,20 @@ public final class ComputeKernel implements AutoCloseable {
         }
     }
 
-    /** A descriptor set with {@code buffers} at bindings 0, 1, ... (whole buffers). */
-    public long bind(VulkanBuffer... buffers) {
-        if (buffers.length != bindings) {
-            throw new IllegalArgumentException("%s takes %d buffers, got %d".formatted(name, bindings, buffers.length));
-        }
-        VkDevice vk = device.handle();
-        try (MemoryStack stack = stackPush()) {
-            LongBuffer p = stack.mallocLong(1);
-            VulkanDevice.check(vkAllocateDescriptorSets(vk, VkDescriptorSetAllocateInfo.calloc(stack).sType$Default()
-                    .descriptorPool(pool).pSetLayouts(stack.longs(setLayout)), p), "vkAllocateDescriptorSets(" + name + ")");
-            long set = p.get(0);
-            VkWriteDescriptorSet.Buffer writes = VkWriteDescriptorSet.calloc(buffers.length, stack);
-            for (int i = 0; i < buffers.length; i++) {
-                VkDescriptorBufferInfo.Buffer info = VkDescriptorBufferInfo.calloc(1, stack)
-                        .buffer(buffers[i].handle()).offset(0).range(VK_WHOLE_SIZE);
-                writes.get(i).sType$Default().dstSet(set).dstBinding(i).descriptorCount(1)
-                        .descriptorType(VK_DESCRIPTOR_TYPE_STORAGE_BUFFER).pBufferInfo(info);
-            }
-            vkUpdateDescriptorSets(vk, writes, null);
-            return set;
-        }
-    }
-
     public String name() {
         return name;
     }
 
     int pushBytes() {
         return pushBytes;
+    }
+
+    int bindings() {
+        return bindings;
+    }
+
+    long setLayout() {
+        return setLayout;
     }
 
     long pipeline() {
@@ -149,7 +128,6 @@ public final class ComputeKernel implements AutoCloseable {
         }
         closed = true;
         VkDevice vk = device.handle();
-        vkDestroyDescriptorPool(vk, pool, null);
         vkDestroyPipeline(vk, pipeline, null);
         vkDestroyPipelineLayout(vk, pipelineLayout, null);
         vkDestroyDescriptorSetLayout(vk, setLayout, null);

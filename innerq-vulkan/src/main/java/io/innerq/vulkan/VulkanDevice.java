@@ -18,9 +18,9 @@ import static org.lwjgl.vulkan.EXTDebugUtils.*;
 import static org.lwjgl.vulkan.VK12.*;
 
 /**
- * A headless Vulkan compute device: instance, the chosen physical device, a logical device with one compute queue,
- * and a command pool. Owns those handles; everything created from it ({@link VulkanBuffer}, {@link ComputeKernel},
- * {@link CommandBatch}) must be closed before it.
+ * A headless Vulkan compute device: instance, the chosen physical device and a logical device with one compute
+ * queue. Owns those handles; everything created from it ({@link VulkanBuffer}, {@link ComputeKernel},
+ * {@link DescriptorPool}, {@link CommandBatch}) must be closed before it. Safe for use from several threads.
  *
  * <p>Selection: {@code options.device()} picks by index or by a substring of the name; otherwise the first discrete
  * GPU, then integrated, virtual, and last the CPU implementation (lavapipe). With {@code options.validation()} the
@@ -44,7 +44,6 @@ public final class VulkanDevice implements AutoCloseable {
     private final VkDevice device;
     private final VkQueue queue;
     private final int queueFamily;
-    private final long commandPool;
     private final DeviceInfo info;
     private final VkPhysicalDeviceMemoryProperties memory;
     private final List<String> messages = new CopyOnWriteArrayList<>();
@@ -82,13 +81,6 @@ public final class VulkanDevice implements AutoCloseable {
             PointerBuffer pq = stack.mallocPointer(1);
             vkGetDeviceQueue(device, queueFamily, 0, pq);
             queue = new VkQueue(pq.get(0), device);
-            VkCommandPoolCreateInfo poolInfo = VkCommandPoolCreateInfo.calloc(stack)
-                    .sType$Default()
-                    .flags(VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT)
-                    .queueFamilyIndex(queueFamily);
-            LongBuffer pPool = stack.mallocLong(1);
-            check(vkCreateCommandPool(device, poolInfo, null, pPool), "vkCreateCommandPool");
-            commandPool = pPool.get(0);
             memory = VkPhysicalDeviceMemoryProperties.malloc();
             vkGetPhysicalDeviceMemoryProperties(physical, memory);
             info = describe(stack, chosen);
@@ -323,8 +315,15 @@ public final class VulkanDevice implements AutoCloseable {
         return queue;
     }
 
-    long commandPool() {
-        return commandPool;
+    int queueFamily() {
+        return queueFamily;
+    }
+
+    /** Submits to the one queue (Vulkan requires submissions to a queue to be serialized). */
+    void submit(VkSubmitInfo submit, long fence) {
+        synchronized (queue) {
+            check(vkQueueSubmit(queue, submit, fence), "vkQueueSubmit");
+        }
     }
 
     /** Gives a handle a debug name (shown by validation messages and GPU debuggers); a no-op without validation. */
@@ -358,9 +357,6 @@ public final class VulkanDevice implements AutoCloseable {
         closed = true;
         if (device != null) {
             vkDeviceWaitIdle(device);
-            if (commandPool != 0) {
-                vkDestroyCommandPool(device, commandPool, null);
-            }
             vkDestroyDevice(device, null);
         }
         if (memory != null) {

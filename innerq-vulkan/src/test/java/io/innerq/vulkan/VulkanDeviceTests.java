@@ -27,30 +27,33 @@ class VulkanDeviceTests {
     @Test
     void runsAKernelAndReadsItsTimestamps() {
         int n = 1000;
-        float[] input = new float[n];
-        for (int i = 0; i < n; i++) {
+        float[] input = new float[2 * n];
+        for (int i = 0; i < input.length; i++) {
             input[i] = i * 0.5f;
         }
-        try (var in = VulkanBuffer.hostVisible(device, 4L * n);
-             var gpu = VulkanBuffer.deviceLocal(device, 4L * n);
+        try (var in = VulkanBuffer.hostVisible(device, 8L * n);
+             var gpu = VulkanBuffer.deviceLocal(device, 8L * n);
+             var sum = VulkanBuffer.deviceLocal(device, 4L * n);
              var out = VulkanBuffer.hostVisible(device, 4L * n);
-             var kernel = new ComputeKernel(device, "fill", 2, 8, new int[0], 1);
+             var kernel = new ComputeKernel(device, "reduce_chunks", 2, 12);
+             var pool = new DescriptorPool(device, 1, 2);
              var queries = new TimestampQueries(device, 2);
              var batch = new CommandBatch(device)) {
-            in.write(0, input, 0, n);
-            long set = kernel.bind(in, gpu);
+            in.write(0, input, 0, 2 * n);
             batch.begin()
                     .resetQueries(queries, 0, 2)
-                    .timestamp(queries, 0)
-                    .dispatch(kernel, set, new int[]{n, Float.floatToRawIntBits(3f)}, (n + 63) / 64, 1, 1)
+                    .copy(in, 0, gpu, 0, 8L * n)
                     .barrier()
-                    .copy(gpu, 0, out, 0, 4L * n)
+                    .timestamp(queries, 0)
+                    .dispatch(kernel, pool.set(kernel, gpu, sum), new int[]{n, 2, 0}, (n + 255) / 256, 1, 1)
+                    .barrier()
                     .timestamp(queries, 1)
+                    .copy(sum, 0, out, 0, 4L * n)
                     .submitAndWait();
             float[] result = new float[n];
             out.read(0, result, 0, n);
             for (int i = 0; i < n; i++) {
-                assertThat(result[i]).as("element %d", i).isEqualTo(input[i] * 3f + i);
+                assertThat(result[i]).as("element %d", i).isEqualTo(input[i] + input[n + i]);
             }
             double[] t = queries.readNanos(0, 2);
             assertThat(t[1]).isGreaterThanOrEqualTo(t[0]);
@@ -68,7 +71,7 @@ class VulkanDeviceTests {
 
     @Test
     void aMissingShaderSaysHowToBuildIt() {
-        assertThatThrownBy(() -> new ComputeKernel(device, "no-such-shader", 1, 0, new int[0], 1))
+        assertThatThrownBy(() -> new ComputeKernel(device, "no-such-shader", 1, 0))
                 .isInstanceOf(VulkanException.class)
                 .hasMessageContaining("not in the jar");
     }

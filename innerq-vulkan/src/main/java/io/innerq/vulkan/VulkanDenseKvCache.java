@@ -1,0 +1,92 @@
+package io.innerq.vulkan;
+
+import io.innerq.port.out.KvCachePort.CacheGeometry;
+
+/**
+ * fp32 or fp16 K and V on the GPU, per layer {@code [K | V]}, each {@code [kvHead][token][channel]} (fp16: two per
+ * 32-bit word, the even channel low). Exact attention over every token; the baseline the quantized layouts are
+ * measured against.
+ */
+final class VulkanDenseKvCache extends VulkanKvCache {
+
+    static final int CHUNK = 256;
+
+    private final boolean half;
+    private final int wordsPerToken;   // of one KV head
+    private final long headStride;     // words per KV head of K (or V)
+    private final VulkanBuffer[] layers;
+    private final ComputeKernel append;
+    private final ComputeKernel scoresKernel;
+    private final ComputeKernel valuesKernel;
+    private final long[] appendSets;
+    private final long[] scoreSets;
+    private final long[] valueSets;
+
+    VulkanDenseKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, boolean half) {
+        super(kernels, geometry, capacity, ceilDiv(capacity, CHUNK), 3 * geometry.layers());
+        this.half = half;
+        wordsPerToken = half ? hd / 2 : hd;
+        headStride = (long) capacity * wordsPerToken;
+        int h = half ? 1 : 0;
+        append = kernels.get("dense_append", 2, 8, hd, h);
+        scoresKernel = kernels.get("dense_scores", 3, 7, hd, perKv, h, Math.min(32, hd));
+        valuesKernel = kernels.get("dense_values", 3, 6, hd, perKv, h, CHUNK);
+        layers = new VulkanBuffer[geometry.layers()];
+        appendSets = new long[layers.length];
+        scoreSets = new long[layers.length];
+        valueSets = new long[layers.length];
+        try {
+            for (int l = 0; l < layers.length; l++) {
+                layers[l] = VulkanBuffer.deviceLocal(device, 4L * 2 * geometry.kvHeads() * headStride);
+                appendSets[l] = pool.set(append, layers[l], io);
+                scoreSets[l] = pool.set(scoresKernel, layers[l], io, scores);
+                valueSets[l] = pool.set(valuesKernel, layers[l], scores, partial);
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private int vBase() {
+        return Math.toIntExact(g.kvHeads() * headStride);
+    }
+
+    @Override
+    protected void recordStore(int layer, int position) {
+        int words = g.kvHeads() * wordsPerToken;
+        batch.dispatch(append, appendSets[layer], new int[]{position, g.kvHeads(), 0, vBase(), (int) headStride,
+                wordsPerToken, kIo(), vIo()}, ceilDiv(words, 64), 1, 1);
+    }
+
+    @Override
+    protected void recordAttention(int layer, int n) {
+        int segs = hd / Math.min(32, hd);
+        int tokensPerGroup = SCORE_THREADS / segs;
+        batch.dispatch(scoresKernel, scoreSets[layer], new int[]{n, 0, (int) headStride, wordsPerToken, capacity,
+                floatBits((float) (1 / Math.sqrt(hd))), qIo()}, ceilDiv(n, tokensPerGroup), g.kvHeads(), 1).barrier();
+        recordSoftmax(n);
+        int chunks = ceilDiv(n, CHUNK);
+        batch.dispatch(valuesKernel, valueSets[layer], new int[]{n, vBase(), (int) headStride, wordsPerToken, capacity,
+                g.heads()}, chunks, g.kvHeads(), 1).barrier();
+        recordReduce(chunks);
+    }
+
+    @Override
+    public long bytesInUse() {
+        long tokens = 0;
+        for (int n : length) {
+            tokens += n;
+        }
+        return 2L * tokens * kvDim * (half ? 2 : 4);
+    }
+
+    @Override
+    protected void releaseStorage() {
+        if (layers != null) {
+            for (VulkanBuffer b : layers) {
+                closeQuietly(b);
+            }
+        }
+    }
+}

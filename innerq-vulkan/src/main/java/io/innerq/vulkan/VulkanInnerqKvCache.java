@@ -1,0 +1,367 @@
+package io.innerq.vulkan;
+
+import io.innerq.cache.InnerqConfig;
+import io.innerq.port.out.KvCachePort.CacheGeometry;
+import io.innerq.quant.BitPacking;
+import io.innerq.quant.QuantMode;
+
+import static org.lwjgl.vulkan.VK10.VK_WHOLE_SIZE;
+
+/**
+ * The InnerQ cache on the GPU: the regions, windows, flushing and key normalization of
+ * {@link io.innerq.cache.InnerqKvCache} (its class comment is the definition), with quantization and attention as
+ * kernels, so the cache never leaves the device.
+ *
+ * <p>One buffer per layer, in 32-bit words: {@code sinkK | sinkV | ringK | ringV | key codes | key scales | key
+ * zeros | value codes | value scales | value zeros | key factors}, each region laid out as the reference's (fp16
+ * arrays two per word, the even element low), except that a zero point sits at its group's index (the reference
+ * packs a token's or block's zero points by rank; the space reserved is the same). While the prompt runs, its K and V
+ * are in a separate fp32 buffer {@code [token][kvHead][channel]} with exact attention; {@link #endPrefill} quantizes
+ * its middle in bulk and frees it.
+ */
+final class VulkanInnerqKvCache extends VulkanKvCache {
+
+    private final InnerqConfig config;
+    private final int kvHeads;
+    private final int sink;
+    private final int recent;
+    private final int vGroup;
+    private final int kGroup;
+    private final int kGroups;
+    private final int kWords;
+    private final int vWords;
+    private final int sinkSlots;
+    private final int ringSlots;
+    private final int maxKeyTokens;
+    private final int maxValueGroups;
+    // Region offsets in words
+    private final int sinkK, sinkV, ringK, ringV, keyCodes, keyScales, keyZeros, valueCodes, valueScales, valueZeros, factors;
+    private final long layerWords;
+
+    private final int[] keyEnd;
+    private final int[] valueEnd;
+    private final boolean[] keysStarted;
+
+    private final VulkanBuffer[] layers;
+    private VulkanBuffer[] prompt;          // [layer] fp32 K [capacity][kvDim] then V; null after endPrefill
+    private final VulkanBuffer counters;    // [layer][2]: key and value zero points written
+
+    private final ComputeKernel append, move, factorKernel, quantKeys, quantValues, scoresKernel, valuesKernel, denseScores, denseValues;
+    private final long[] appendPromptSet, appendSet, moveSet, factorsRingSet, factorsPromptSet, keysRingSet, keysPromptSet,
+            valuesRingSet, valuesPromptSet, scoreSet, valueSet, denseScoreSet, denseValueSet;
+
+    VulkanInnerqKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, InnerqConfig config) {
+        super(kernels, geometry, capacity, maxChunks(geometry, capacity, config), 13 * geometry.layers());
+        this.config = config;
+        kvHeads = geometry.kvHeads();
+        sink = config.sink();
+        recent = config.recent();
+        vGroup = config.groupSize();
+        kGroup = config.keyGroupSize(hd);
+        kGroups = hd / kGroup;
+        kWords = BitPacking.words(config.keyBits(), kGroup);
+        vWords = BitPacking.words(config.valueBits(), vGroup);
+        sinkSlots = Math.min(sink, capacity);
+        ringSlots = (int) Math.clamp((long) recent + vGroup, 0, Math.max(0, capacity - sink));
+        maxKeyTokens = Math.max(0, capacity - sink - recent);
+        maxValueGroups = maxKeyTokens / vGroup;
+
+        long keyGroupCount = (long) kvHeads * maxKeyTokens * kGroups;
+        long valueGroupCount = (long) kvHeads * hd * maxValueGroups;
+        long at = 0;
+        sinkK = offset(at);
+        at += (long) kvHeads * sinkSlots * hd;
+        sinkV = offset(at);
+        at += (long) kvHeads * sinkSlots * hd;
+        ringK = offset(at);
+        at += (long) kvHeads * ringSlots * hd;
+        ringV = offset(at);
+        at += (long) kvHeads * ringSlots * hd;
+        keyCodes = offset(at);
+        at += keyGroupCount * kWords;
+        keyScales = offset(at);
+        at += (keyGroupCount + 1) / 2;
+        keyZeros = offset(at);
+        at += config.keyMode() == QuantMode.SYMMETRIC ? 0 : (keyGroupCount + 1) / 2;
+        valueCodes = offset(at);
+        at += valueGroupCount * vWords;
+        valueScales = offset(at);
+        at += (valueGroupCount + 1) / 2;
+        valueZeros = offset(at);
+        at += config.valueMode() == QuantMode.SYMMETRIC ? 0 : (valueGroupCount + 1) / 2;
+        factors = offset(at);
+        at += kvDim;
+        layerWords = at;
+
+        int layerCount = geometry.layers();
+        keyEnd = new int[layerCount];
+        valueEnd = new int[layerCount];
+        keysStarted = new boolean[layerCount];
+        java.util.Arrays.fill(keyEnd, sink);
+        java.util.Arrays.fill(valueEnd, sink);
+
+        int norm = config.keyNormalization() ? 1 : 0;
+        append = kernels.get("dense_append", 2, 8, hd, 0);
+        move = kernels.get("move_tokens", 2, 12, hd);
+        factorKernel = kernels.get("innerq_key_factors", 2, 9, hd);
+        quantKeys = kernels.get("innerq_quantize_keys", 3, 14, hd, kGroup, config.keyBits(), mode(config.keyMode()), norm);
+        quantValues = kernels.get("innerq_quantize_values", 3, 13, hd, vGroup, config.valueBits(), mode(config.valueMode()));
+        scoresKernel = kernels.get("innerq_scores", 3, 16, hd, perKv, kGroup, config.keyBits(), mode(config.keyMode()), norm);
+        valuesKernel = kernels.get("innerq_values", 3, 15, hd, perKv, vGroup, config.valueBits(), mode(config.valueMode()));
+        denseScores = kernels.get("dense_scores", 3, 7, hd, perKv, 0, Math.min(32, hd));
+        denseValues = kernels.get("dense_values", 3, 6, hd, perKv, 0, VulkanDenseKvCache.CHUNK);
+
+        layers = new VulkanBuffer[layerCount];
+        prompt = new VulkanBuffer[layerCount];
+        appendPromptSet = new long[layerCount];
+        appendSet = new long[layerCount];
+        moveSet = new long[layerCount];
+        factorsRingSet = new long[layerCount];
+        factorsPromptSet = new long[layerCount];
+        keysRingSet = new long[layerCount];
+        keysPromptSet = new long[layerCount];
+        valuesRingSet = new long[layerCount];
+        valuesPromptSet = new long[layerCount];
+        scoreSet = new long[layerCount];
+        valueSet = new long[layerCount];
+        denseScoreSet = new long[layerCount];
+        denseValueSet = new long[layerCount];
+        VulkanBuffer counterBuffer = null;
+        try {
+            counterBuffer = VulkanBuffer.hostVisible(device, 8L * layerCount);
+            counterBuffer.write(0, new int[2 * layerCount], 0, 2 * layerCount);
+            for (int l = 0; l < layerCount; l++) {
+                VulkanBuffer layer = VulkanBuffer.deviceLocal(device, 4 * layerWords);
+                layers[l] = layer;
+                VulkanBuffer p = VulkanBuffer.deviceLocal(device, 8L * capacity * kvDim);
+                prompt[l] = p;
+                appendPromptSet[l] = pool.set(append, p, io);
+                appendSet[l] = pool.set(append, layer, io);
+                moveSet[l] = pool.set(move, layer, p);
+                factorsRingSet[l] = pool.set(factorKernel, layer, layer);
+                factorsPromptSet[l] = pool.set(factorKernel, layer, p);
+                keysRingSet[l] = pool.set(quantKeys, layer, layer, counterBuffer);
+                keysPromptSet[l] = pool.set(quantKeys, layer, p, counterBuffer);
+                valuesRingSet[l] = pool.set(quantValues, layer, layer, counterBuffer);
+                valuesPromptSet[l] = pool.set(quantValues, layer, p, counterBuffer);
+                scoreSet[l] = pool.set(scoresKernel, layer, io, scores);
+                valueSet[l] = pool.set(valuesKernel, layer, scores, partial);
+                denseScoreSet[l] = pool.set(denseScores, p, io, scores);
+                denseValueSet[l] = pool.set(denseValues, p, scores, partial);
+            }
+            // fresh storage: scale and zero slots are OR-ed into, and unwritten factors read as 1 (the shaders divide by them)
+            batch.begin();
+            for (VulkanBuffer layer : layers) {
+                batch.fill(layer, 0, VK_WHOLE_SIZE, 0);
+            }
+            batch.barrier();
+            for (VulkanBuffer layer : layers) {
+                batch.fill(layer, 4L * factors, 4L * kvDim, Float.floatToRawIntBits(1f));
+            }
+            batch.submitAndWait();
+        } catch (RuntimeException e) {
+            counters = counterBuffer;
+            close();
+            throw e;
+        }
+        counters = counterBuffer;
+    }
+
+    private static int maxChunks(CacheGeometry g, int capacity, InnerqConfig config) {
+        int valueGroups = Math.max(0, capacity - config.sink() - config.recent()) / config.groupSize();
+        int blocksPerChunk = 256 / config.groupSize();
+        return Math.max(ceilDiv(capacity, VulkanDenseKvCache.CHUNK), 1 + ceilDiv(valueGroups, blocksPerChunk));
+    }
+
+    private static int offset(long words) {
+        if (words > 0xFFFF_FFFFL / 4) {
+            throw new IllegalArgumentException("one layer of this cache needs %,d bytes: more than a GPU buffer holds here; lower the context"
+                    .formatted(4 * words));
+        }
+        return (int) words;
+    }
+
+    private static int mode(QuantMode mode) {
+        return switch (mode) {
+            case SYMMETRIC -> 0;
+            case ASYMMETRIC -> 1;
+            case HYBRID -> 2;
+        };
+    }
+
+    private boolean prefilling() {
+        return prompt != null;
+    }
+
+    @Override
+    protected void recordStore(int layer, int t) {
+        if (prefilling()) {
+            batch.dispatch(append, appendPromptSet[layer], new int[]{t, kvHeads, 0, capacity * kvDim, hd, kvDim, kIo(), vIo()},
+                    ceilDiv(kvDim, 64), 1, 1);
+            return;
+        }
+        if (t < sink) {
+            batch.dispatch(append, appendSet[layer], new int[]{t, kvHeads, sinkK, sinkV, sinkSlots * hd, hd, kIo(), vIo()},
+                    ceilDiv(kvDim, 64), 1, 1);
+            return;
+        }
+        int slot = (t - sink) % ringSlots;
+        batch.dispatch(append, appendSet[layer], new int[]{slot, kvHeads, ringK, ringV, ringSlots * hd, hd, kIo(), vIo()},
+                ceilDiv(kvDim, 64), 1, 1);
+        int n = t + 1;
+        boolean valueBlock = n - valueEnd[layer] >= recent + vGroup;
+        if (valueBlock && !keysStarted[layer]) {
+            batch.barrier();
+            recordFactors(layer, factorsRingSet[layer], valueEnd[layer], valueEnd[layer] + vGroup, ringK, hd, ringSlots * hd, ringSlots);
+        }
+        boolean keys = keysStarted[layer] && n - keyEnd[layer] > recent;
+        if (valueBlock || keys) {
+            batch.barrier();
+        }
+        if (valueBlock) {
+            recordValueBlocks(layer, valuesRingSet[layer], (valueEnd[layer] - sink) / vGroup, 1, ringV, hd, ringSlots * hd, ringSlots);
+            valueEnd[layer] += vGroup;
+        }
+        if (keys) {
+            recordKeys(layer, keysRingSet[layer], keyEnd[layer], n - recent, ringK, hd, ringSlots * hd, ringSlots);
+            keyEnd[layer] = n - recent;
+        }
+    }
+
+    private void recordFactors(int layer, long set, int from, int to, int srcBase, int tokenStride, int headStride, int ring) {
+        keysStarted[layer] = true;
+        if (config.keyNormalization()) {
+            batch.dispatch(factorKernel, set, new int[]{from, to, kvHeads, sink, factors, srcBase, tokenStride, headStride, ring},
+                    ceilDiv(kvDim, 64), 1, 1);
+        }
+    }
+
+    private void recordValueBlocks(int layer, long set, int first, int blocks, int srcBase, int tokenStride, int headStride, int ring) {
+        batch.dispatch(quantValues, set, new int[]{first, blocks, kvHeads, sink, maxValueGroups, valueCodes, valueScales,
+                valueZeros, srcBase, tokenStride, headStride, ring, 2 * layer + 1}, ceilDiv((long) blocks * kvDim, 64), 1, 1);
+    }
+
+    private void recordKeys(int layer, long set, int from, int to, int srcBase, int tokenStride, int headStride, int ring) {
+        batch.dispatch(quantKeys, set, new int[]{from, to - from, kvHeads, sink, maxKeyTokens, keyCodes, keyScales, keyZeros,
+                factors, srcBase, tokenStride, headStride, ring, 2 * layer}, ceilDiv((long) (to - from) * kvHeads * kGroups, 64), 1, 1);
+    }
+
+    /** Quantizes the prompt's middle in bulk, moves the sink and the window out of the prompt buffer, frees it. */
+    @Override
+    public void endPrefill(int promptLength) {
+        if (!prefilling()) {
+            throw new IllegalStateException("endPrefill was already called");
+        }
+        for (int l = 0; l < length.length; l++) {
+            if (length[l] != promptLength) {
+                throw new IllegalStateException("endPrefill(%d), but layer %d holds %d tokens: run the whole prompt first"
+                        .formatted(promptLength, l, length[l]));
+            }
+        }
+        flushPending();
+        int p = promptLength;
+        int values = capacity * kvDim;
+        batch.begin();
+        for (int l = 0; l < length.length; l++) {
+            int middle = p - sink - recent;
+            if (middle >= vGroup) {
+                recordFactors(l, factorsPromptSet[l], sink, p - recent, 0, kvDim, hd, 0);
+                batch.barrier();
+                int blocks = middle / vGroup;
+                recordValueBlocks(l, valuesPromptSet[l], 0, blocks, values, kvDim, hd, 0);
+                valueEnd[l] = sink + blocks * vGroup;
+                recordKeys(l, keysPromptSet[l], sink, p - recent, 0, kvDim, hd, 0);
+                keyEnd[l] = p - recent;
+            }
+            int sinkEnd = Math.min(p, sink);
+            if (sinkEnd > 0) {
+                batch.dispatch(move, moveSet[l], new int[]{0, sinkEnd, kvHeads, sink, kvDim, hd, values, sinkK, sinkV, hd,
+                        sinkSlots * hd, 0}, ceilDiv((long) sinkEnd * kvDim, 64), 1, 1);
+            }
+            if (p > valueEnd[l]) {
+                batch.dispatch(move, moveSet[l], new int[]{valueEnd[l], p, kvHeads, sink, kvDim, hd, values, ringK, ringV, hd,
+                        ringSlots * hd, ringSlots}, ceilDiv((long) (p - valueEnd[l]) * kvDim, 64), 1, 1);
+            }
+        }
+        batch.submitAndWait();
+        VulkanBuffer[] freed = prompt;
+        prompt = null;
+        for (VulkanBuffer b : freed) {
+            closeQuietly(b);
+        }
+    }
+
+    @Override
+    protected void recordAttention(int layer, int n) {
+        float scale = (float) (1 / Math.sqrt(hd));
+        if (prefilling()) {
+            int tokensPerGroup = SCORE_THREADS / (hd / Math.min(32, hd));
+            batch.dispatch(denseScores, denseScoreSet[layer], new int[]{n, 0, hd, kvDim, capacity, floatBits(scale), qIo()},
+                    ceilDiv(n, tokensPerGroup), kvHeads, 1).barrier();
+            recordSoftmax(n);
+            int chunks = ceilDiv(n, VulkanDenseKvCache.CHUNK);
+            batch.dispatch(denseValues, denseValueSet[layer], new int[]{n, capacity * kvDim, hd, kvDim, capacity, g.heads()},
+                    chunks, kvHeads, 1).barrier();
+            recordReduce(chunks);
+            return;
+        }
+        int sinkEnd = Math.min(n, sink);
+        int kEnd = Math.min(n, keyEnd[layer]);
+        int vEnd = Math.min(n, valueEnd[layer]);
+        int vBlocks = Math.max(0, vEnd - sinkEnd) / vGroup;
+        int tokensPerGroup = SCORE_THREADS / kGroups;
+        batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, sinkEnd, kEnd, sink, sinkSlots, ringSlots, maxKeyTokens,
+                sinkK, ringK, keyCodes, keyScales, keyZeros, factors, capacity, floatBits(scale), qIo()},
+                ceilDiv(n, tokensPerGroup), kvHeads, 1).barrier();
+        recordSoftmax(n);
+        int chunks = 1 + ceilDiv(vBlocks, 256 / vGroup);
+        batch.dispatch(valuesKernel, valueSet[layer], new int[]{n, sinkEnd, vEnd, sink, sinkSlots, ringSlots, maxValueGroups,
+                vBlocks, sinkV, ringV, valueCodes, valueScales, valueZeros, capacity, g.heads()}, chunks, kvHeads, 1).barrier();
+        recordReduce(chunks);
+    }
+
+    /** As {@link io.innerq.cache.InnerqKvCache#bytesInUse()}: windows in fp32, codes, scales, zero points written, factors. */
+    @Override
+    public long bytesInUse() {
+        if (prefilling()) {
+            long tokens = 0;
+            for (int n : length) {
+                tokens += n;
+            }
+            return 2L * tokens * kvDim * Float.BYTES;
+        }
+        int[] zeros = new int[2 * length.length];
+        counters.read(0, zeros, 0, zeros.length);
+        long bytes = 0;
+        for (int l = 0; l < length.length; l++) {
+            int n = length[l];
+            long fp32Tokens = 2L * Math.min(n, sink);
+            if (n > sink) {
+                fp32Tokens += (n - keyEnd[l]) + (n - valueEnd[l]);
+            }
+            bytes += fp32Tokens * kvDim * Float.BYTES;
+            bytes += (long) kvHeads * (keyEnd[l] - sink) * kGroups * (kWords * 4L + 2);
+            bytes += (long) kvHeads * hd * ((valueEnd[l] - sink) / vGroup) * (vWords * 4L + 2);
+            bytes += 2L * (Integer.toUnsignedLong(zeros[2 * l]) + Integer.toUnsignedLong(zeros[2 * l + 1]));
+            if (keysStarted[l] && config.keyNormalization()) {
+                bytes += (long) kvDim * Float.BYTES;
+            }
+        }
+        return bytes;
+    }
+
+    @Override
+    protected void releaseStorage() {
+        if (prompt != null) {
+            for (VulkanBuffer b : prompt) {
+                closeQuietly(b);
+            }
+        }
+        if (layers != null) {
+            for (VulkanBuffer b : layers) {
+                closeQuietly(b);
+            }
+        }
+        closeQuietly(counters);
+    }
+}

@@ -1,0 +1,199 @@
+package io.innerq.vulkan;
+
+import io.innerq.cache.Positions;
+import io.innerq.port.out.KvCache;
+import io.innerq.port.out.KvCachePort.CacheGeometry;
+
+/**
+ * What every GPU cache shares: the per-step I/O buffer, the score and partial-sum scratch, one command batch, and
+ * the order of work. {@link #store} only stages the token; {@link #attend} records the staged store (the layout's
+ * append and flushes), q.K^T, softmax, p.V and the reduction into one submission, waits, and reads the output.
+ * The cache stays on the GPU between tokens; per step only k, v, q and out cross the bus.
+ *
+ * <p>I/O buffer (host-visible, fp32): {@code k [kvDim] | v [kvDim] | q [heads * headDim] | out [heads * headDim]}.
+ * Scores: fp32 {@code [head][capacity]}, softmax in place. Partial sums: fp32 {@code [chunk][head][headDim]}.
+ */
+abstract class VulkanKvCache implements KvCache {
+
+    static final int SCORE_THREADS = 256;
+
+    protected final KernelLibrary kernels;
+    protected final VulkanDevice device;
+    protected final CacheGeometry g;
+    protected final int capacity;
+    protected final int hd;
+    protected final int kvDim;
+    protected final int qDim;
+    protected final int perKv;
+    protected final int[] length;
+    protected final VulkanBuffer io;
+    protected final VulkanBuffer scores;
+    protected final VulkanBuffer partial;
+    protected final DescriptorPool pool;
+    protected final CommandBatch batch;
+    private final ComputeKernel softmax;
+    private final ComputeKernel reduce;
+    private final long softmaxSet;
+    private final long reduceSet;
+    private int pendingLayer = -1;
+    private int pendingPosition;
+    private boolean closed;
+
+    /** {@code maxChunks}: the most partial sums a p.V of this cache writes; {@code sets}: descriptor sets it binds. */
+    VulkanKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, int maxChunks, int sets) {
+        Positions.checkCapacity(capacity);
+        this.kernels = kernels;
+        this.device = kernels.device();
+        this.g = geometry;
+        this.capacity = capacity;
+        this.hd = geometry.headDim();
+        this.kvDim = geometry.kvDim();
+        this.qDim = geometry.heads() * hd;
+        this.perKv = geometry.groupSize();
+        if (perKv > 8 || hd > 256 || hd % 2 != 0 || hd * perKv > 2048) {
+            throw new IllegalArgumentException(("the Vulkan caches take head_dim up to 256 (even) and up to 8 query heads "
+                    + "per KV head; this model has head_dim %d and %d: use the CPU backend").formatted(hd, perKv));
+        }
+        this.length = new int[geometry.layers()];
+        VulkanBuffer ioBuffer = null;
+        VulkanBuffer scoreBuffer = null;
+        VulkanBuffer partialBuffer = null;
+        DescriptorPool descriptors = null;
+        CommandBatch commands = null;
+        try {
+            ioBuffer = VulkanBuffer.hostVisible(device, 4L * (2L * kvDim + 2L * qDim));
+            scoreBuffer = VulkanBuffer.deviceLocal(device, 4L * geometry.heads() * capacity);
+            partialBuffer = VulkanBuffer.deviceLocal(device, 4L * Math.max(1, maxChunks) * qDim);
+            descriptors = new DescriptorPool(device, sets + 2, 4);
+            commands = new CommandBatch(device);
+        } catch (RuntimeException e) {
+            for (AutoCloseable c : new AutoCloseable[]{commands, descriptors, partialBuffer, scoreBuffer, ioBuffer}) {
+                closeQuietly(c);
+            }
+            throw e;
+        }
+        io = ioBuffer;
+        scores = scoreBuffer;
+        partial = partialBuffer;
+        pool = descriptors;
+        batch = commands;
+        softmax = kernels.get("softmax", 1, 2);
+        reduce = kernels.get("reduce_chunks", 2, 3);
+        softmaxSet = pool.set(softmax, scores);
+        reduceSet = pool.set(reduce, partial, io);
+    }
+
+    // Offsets (in floats) of the I/O buffer's parts.
+    final int kIo() {
+        return 0;
+    }
+
+    final int vIo() {
+        return kvDim;
+    }
+
+    final int qIo() {
+        return 2 * kvDim;
+    }
+
+    final int outIo() {
+        return 2 * kvDim + qDim;
+    }
+
+    @Override
+    public final void store(int layer, int position, float[] k, float[] v) {
+        Positions.checkNext(layer, position, length[layer], capacity);
+        flushPending();
+        io.write(4L * kIo(), k, 0, kvDim);
+        io.write(4L * vIo(), v, 0, kvDim);
+        pendingLayer = layer;
+        pendingPosition = position;
+        length[layer]++;
+    }
+
+    @Override
+    public final void attend(int layer, int position, float[] q, float[] out) {
+        Positions.checkNewest(layer, position, length[layer]);
+        io.write(4L * qIo(), q, 0, qDim);
+        batch.begin();
+        recordPending();
+        recordAttention(layer, position + 1);
+        batch.submitAndWait();
+        io.read(4L * outIo(), out, 0, qDim);
+    }
+
+    /** Runs a staged store on its own (before another store, or before the prompt ends). */
+    protected final void flushPending() {
+        if (pendingLayer >= 0) {
+            batch.begin();
+            recordPending();
+            batch.submitAndWait();
+        }
+    }
+
+    private void recordPending() {
+        if (pendingLayer >= 0) {
+            int layer = pendingLayer;
+            pendingLayer = -1;
+            recordStore(layer, pendingPosition);
+            batch.barrier();
+        }
+    }
+
+    /** Records writing the staged k and v (I/O buffer) at {@code position} of {@code layer}, and any flush it causes. */
+    protected abstract void recordStore(int layer, int position);
+
+    /** Records attention over tokens {@code [0, n)} of {@code layer} with q from the I/O buffer, into the I/O buffer's out. */
+    protected abstract void recordAttention(int layer, int n);
+
+    /** Records the softmax of every head's scores over {@code [0, n)}. */
+    protected final void recordSoftmax(int n) {
+        batch.dispatch(softmax, softmaxSet, new int[]{n, capacity}, g.heads(), 1, 1).barrier();
+    }
+
+    /** Records out = the sum of {@code chunks} partial sums. */
+    protected final void recordReduce(int chunks) {
+        batch.dispatch(reduce, reduceSet, new int[]{qDim, chunks, outIo()}, (qDim + 255) / 256, 1, 1);
+    }
+
+    @Override
+    public final int capacity() {
+        return capacity;
+    }
+
+    static int ceilDiv(long a, int b) {
+        return Math.toIntExact((a + b - 1) / b);
+    }
+
+    static int floatBits(float f) {
+        return Float.floatToRawIntBits(f);
+    }
+
+    @Override
+    public final void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closeQuietly(batch);
+        closeQuietly(pool);
+        releaseStorage();
+        closeQuietly(partial);
+        closeQuietly(scores);
+        closeQuietly(io);
+    }
+
+    /** Frees the layout's own buffers. */
+    protected abstract void releaseStorage();
+
+    static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            // closing frees memory; nothing else to do with a failure here
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package io.innerq.vulkan;
+
+import io.innerq.cache.InnerqConfig;
+import io.innerq.cache.KvMode;
+import io.innerq.port.out.KvCache;
+import io.innerq.port.out.KvCachePort;
+
+/**
+ * KV caches resident on a Vulkan device, with their attention as compute kernels: fp32 and fp16 (dense), and the
+ * InnerQ layouts (quantized on the GPU as tokens arrive, attention on packed codes with one scale per group).
+ * Each cache owns its buffers and command batch, so sequences on different threads run independently.
+ */
+public final class VulkanKvCaches implements KvCachePort {
+
+    private final KernelLibrary kernels;
+
+    public VulkanKvCaches(KernelLibrary kernels) {
+        this.kernels = kernels;
+    }
+
+    @Override
+    public KvCache allocate(CacheGeometry geometry, int capacity, KvMode mode) {
+        return switch (mode) {
+            case KvMode.Fp32 m -> new VulkanDenseKvCache(kernels, geometry, capacity, false);
+            case KvMode.Fp16 m -> new VulkanDenseKvCache(kernels, geometry, capacity, true);
+            case InnerqConfig c -> new VulkanInnerqKvCache(kernels, geometry, capacity, c);
+            case KvMode.Kivi m -> throw new IllegalArgumentException(unsupported(mode));
+            case KvMode.Q8 m -> throw new IllegalArgumentException(unsupported(mode));
+        };
+    }
+
+    private static String unsupported(KvMode mode) {
+        return "the Vulkan backend does not store KV cache mode " + mode.name()
+                + ": use fp32, fp16 or an InnerQ mode there, or the CPU backend for this mode";
+    }
+}
