@@ -60,16 +60,39 @@ final class VulkanDenseKvCache extends VulkanKvCache {
     }
 
     @Override
-    protected void recordAttention(int layer, int n) {
+    void recordScores(int layer, int n) {
         int segs = hd / Math.min(32, hd);
         int tokensPerGroup = SCORE_THREADS / segs;
         batch.dispatch(scoresKernel, scoreSets[layer], new int[]{n, 0, (int) headStride, wordsPerToken, capacity,
-                floatBits((float) (1 / Math.sqrt(hd))), qIo()}, ceilDiv(n, tokensPerGroup), g.kvHeads(), 1).barrier();
-        recordSoftmax(n);
+                floatBits((float) (1 / Math.sqrt(hd))), qIo()}, ceilDiv(n, tokensPerGroup), g.kvHeads(), 1);
+    }
+
+    @Override
+    void recordValues(int layer, int n) {
         int chunks = ceilDiv(n, CHUNK);
         batch.dispatch(valuesKernel, valueSets[layer], new int[]{n, vBase(), (int) headStride, wordsPerToken, capacity,
                 g.heads()}, chunks, g.kvHeads(), 1).barrier();
         recordReduce(chunks);
+    }
+
+    @Override
+    void fillForBenchmark(int n) {
+        java.util.Arrays.fill(length, n);
+        batch.begin();
+        for (VulkanBuffer layer : layers) {
+            batch.fill(layer, 0, org.lwjgl.vulkan.VK10.VK_WHOLE_SIZE, half ? 0x2E662E66 : 0x3DCCCCCD);
+        }
+        batch.submitAndWait();
+    }
+
+    @Override
+    long keyBytesRead(int n) {
+        return (long) n * kvDim * (half ? 2 : 4);
+    }
+
+    @Override
+    long valueBytesRead(int n) {
+        return keyBytesRead(n);
     }
 
     @Override

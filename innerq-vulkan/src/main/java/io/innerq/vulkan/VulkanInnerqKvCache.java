@@ -16,8 +16,8 @@ import static org.lwjgl.vulkan.VK10.VK_WHOLE_SIZE;
  * zeros | value codes | value scales | value zeros | key factors}, each region laid out as the reference's (fp16
  * arrays two per word, the even element low), except that a zero point sits at its group's index (the reference
  * packs a token's or block's zero points by rank; the space reserved is the same). While the prompt runs, its K and V
- * are in a separate fp32 buffer {@code [token][kvHead][channel]} with exact attention; {@link #endPrefill} quantizes
- * its middle in bulk and frees it.
+ * are in a separate fp32 buffer {@code [token][K | V][kvHead][channel]}, grown by doubling, with exact attention;
+ * {@link #endPrefill} quantizes its middle in bulk and frees it.
  */
 final class VulkanInnerqKvCache extends VulkanKvCache {
 
@@ -42,16 +42,23 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
     private final int[] valueEnd;
     private final boolean[] keysStarted;
 
+    /** A layer's prompt buffer (fp32 {@code [token][K | V][kvDim]}, {@code tokens} slots) and the sets that bind it. */
+    private record Prompt(VulkanBuffer buffer, int tokens, long append, long move, long factors, long keys, long values,
+                          long scores, long probs) {
+    }
+
+    private static final int FIRST_PROMPT_TOKENS = 256;
+
     private final VulkanBuffer[] layers;
-    private VulkanBuffer[] prompt;          // [layer] fp32 K [capacity][kvDim] then V; null after endPrefill
+    private Prompt[] prompt;                // [layer]; null after endPrefill
+    private final java.util.List<VulkanBuffer> retired = new java.util.ArrayList<>(); // outgrown, freed after the submit
     private final VulkanBuffer counters;    // [layer][2]: key and value zero points written
 
     private final ComputeKernel append, move, factorKernel, quantKeys, quantValues, scoresKernel, valuesKernel, denseScores, denseValues;
-    private final long[] appendPromptSet, appendSet, moveSet, factorsRingSet, factorsPromptSet, keysRingSet, keysPromptSet,
-            valuesRingSet, valuesPromptSet, scoreSet, valueSet, denseScoreSet, denseValueSet;
+    private final long[] appendSet, factorsRingSet, keysRingSet, valuesRingSet, scoreSet, valueSet;
 
     VulkanInnerqKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, InnerqConfig config) {
-        super(kernels, geometry, capacity, maxChunks(geometry, capacity, config), 13 * geometry.layers());
+        super(kernels, geometry, capacity, maxChunks(geometry, capacity, config), descriptorSets(geometry, capacity));
         this.config = config;
         kvHeads = geometry.kvHeads();
         sink = config.sink();
@@ -112,20 +119,13 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         denseValues = kernels.get("dense_values", 3, 6, hd, perKv, 0, VulkanDenseKvCache.CHUNK);
 
         layers = new VulkanBuffer[layerCount];
-        prompt = new VulkanBuffer[layerCount];
-        appendPromptSet = new long[layerCount];
+        prompt = new Prompt[layerCount];
         appendSet = new long[layerCount];
-        moveSet = new long[layerCount];
         factorsRingSet = new long[layerCount];
-        factorsPromptSet = new long[layerCount];
         keysRingSet = new long[layerCount];
-        keysPromptSet = new long[layerCount];
         valuesRingSet = new long[layerCount];
-        valuesPromptSet = new long[layerCount];
         scoreSet = new long[layerCount];
         valueSet = new long[layerCount];
-        denseScoreSet = new long[layerCount];
-        denseValueSet = new long[layerCount];
         VulkanBuffer counterBuffer = null;
         try {
             counterBuffer = VulkanBuffer.hostVisible(device, 8L * layerCount);
@@ -133,21 +133,12 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
             for (int l = 0; l < layerCount; l++) {
                 VulkanBuffer layer = VulkanBuffer.deviceLocal(device, 4 * layerWords);
                 layers[l] = layer;
-                VulkanBuffer p = VulkanBuffer.deviceLocal(device, 8L * capacity * kvDim);
-                prompt[l] = p;
-                appendPromptSet[l] = pool.set(append, p, io);
                 appendSet[l] = pool.set(append, layer, io);
-                moveSet[l] = pool.set(move, layer, p);
                 factorsRingSet[l] = pool.set(factorKernel, layer, layer);
-                factorsPromptSet[l] = pool.set(factorKernel, layer, p);
                 keysRingSet[l] = pool.set(quantKeys, layer, layer, counterBuffer);
-                keysPromptSet[l] = pool.set(quantKeys, layer, p, counterBuffer);
                 valuesRingSet[l] = pool.set(quantValues, layer, layer, counterBuffer);
-                valuesPromptSet[l] = pool.set(quantValues, layer, p, counterBuffer);
                 scoreSet[l] = pool.set(scoresKernel, layer, io, scores);
                 valueSet[l] = pool.set(valuesKernel, layer, scores, partial);
-                denseScoreSet[l] = pool.set(denseScores, p, io, scores);
-                denseValueSet[l] = pool.set(denseValues, p, scores, partial);
             }
             // fresh storage: scale and zero slots are OR-ed into, and unwritten factors read as 1 (the shaders divide by them)
             batch.begin();
@@ -173,6 +164,43 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         return Math.max(ceilDiv(capacity, VulkanDenseKvCache.CHUNK), 1 + ceilDiv(valueGroups, blocksPerChunk));
     }
 
+    /** Sets bound for the life of the cache, and for each size the prompt buffer may grow to. */
+    private static int descriptorSets(CacheGeometry g, int capacity) {
+        int sizes = 1;
+        for (long t = Math.min(capacity, FIRST_PROMPT_TOKENS); t < capacity; t *= 2) {
+            sizes++;
+        }
+        return g.layers() * (6 + 7 * sizes);
+    }
+
+    /** A prompt buffer of {@code tokens} slots for {@code layer}, with its descriptor sets. */
+    private Prompt newPrompt(int layer, int tokens) {
+        VulkanBuffer b = VulkanBuffer.deviceLocal(device, 8L * tokens * kvDim);
+        VulkanBuffer cache = layers[layer];
+        return new Prompt(b, tokens, pool.set(append, b, io), pool.set(move, cache, b), pool.set(factorKernel, cache, b),
+                pool.set(quantKeys, cache, b, counters), pool.set(quantValues, cache, b, counters),
+                pool.set(denseScores, b, io, scores), pool.set(denseValues, b, scores, partial));
+    }
+
+    /** The prompt buffer of {@code layer} with room for token {@code t}: made, or doubled (copy recorded), as needed. */
+    private Prompt promptFor(int layer, int t) {
+        Prompt p = prompt[layer];
+        if (p != null && t < p.tokens()) {
+            return p;
+        }
+        int tokens = Math.min(capacity, Math.max(FIRST_PROMPT_TOKENS, p == null ? 0 : 2 * p.tokens()));
+        while (tokens <= t) {
+            tokens = Math.min(capacity, 2 * tokens);
+        }
+        Prompt grown = newPrompt(layer, tokens);
+        if (p != null) {
+            batch.copy(p.buffer(), 0, grown.buffer(), 0, p.buffer().size()).barrier();
+            retired.add(p.buffer());
+        }
+        prompt[layer] = grown;
+        return grown;
+    }
+
     private static int offset(long words) {
         if (words > 0xFFFF_FFFFL / 4) {
             throw new IllegalArgumentException("one layer of this cache needs %,d bytes: more than a GPU buffer holds here; lower the context"
@@ -196,7 +224,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
     @Override
     protected void recordStore(int layer, int t) {
         if (prefilling()) {
-            batch.dispatch(append, appendPromptSet[layer], new int[]{t, kvHeads, 0, capacity * kvDim, hd, kvDim, kIo(), vIo()},
+            batch.dispatch(append, promptFor(layer, t).append(), new int[]{t, kvHeads, 0, kvDim, hd, 2 * kvDim, kIo(), vIo()},
                     ceilDiv(kvDim, 64), 1, 1);
             return;
         }
@@ -260,64 +288,132 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         }
         flushPending();
         int p = promptLength;
-        int values = capacity * kvDim;
+        int stride = 2 * kvDim;
         batch.begin();
         for (int l = 0; l < length.length; l++) {
+            Prompt buffer = prompt[l];
+            if (buffer == null) {
+                continue; // an empty prompt
+            }
             int middle = p - sink - recent;
             if (middle >= vGroup) {
-                recordFactors(l, factorsPromptSet[l], sink, p - recent, 0, kvDim, hd, 0);
+                recordFactors(l, buffer.factors(), sink, p - recent, 0, stride, hd, 0);
                 batch.barrier();
                 int blocks = middle / vGroup;
-                recordValueBlocks(l, valuesPromptSet[l], 0, blocks, values, kvDim, hd, 0);
+                recordValueBlocks(l, buffer.values(), 0, blocks, kvDim, stride, hd, 0);
                 valueEnd[l] = sink + blocks * vGroup;
-                recordKeys(l, keysPromptSet[l], sink, p - recent, 0, kvDim, hd, 0);
+                recordKeys(l, buffer.keys(), sink, p - recent, 0, stride, hd, 0);
                 keyEnd[l] = p - recent;
             }
             int sinkEnd = Math.min(p, sink);
             if (sinkEnd > 0) {
-                batch.dispatch(move, moveSet[l], new int[]{0, sinkEnd, kvHeads, sink, kvDim, hd, values, sinkK, sinkV, hd,
+                batch.dispatch(move, buffer.move(), new int[]{0, sinkEnd, kvHeads, sink, stride, hd, kvDim, sinkK, sinkV, hd,
                         sinkSlots * hd, 0}, ceilDiv((long) sinkEnd * kvDim, 64), 1, 1);
             }
             if (p > valueEnd[l]) {
-                batch.dispatch(move, moveSet[l], new int[]{valueEnd[l], p, kvHeads, sink, kvDim, hd, values, ringK, ringV, hd,
+                batch.dispatch(move, buffer.move(), new int[]{valueEnd[l], p, kvHeads, sink, stride, hd, kvDim, ringK, ringV, hd,
                         ringSlots * hd, ringSlots}, ceilDiv((long) (p - valueEnd[l]) * kvDim, 64), 1, 1);
             }
         }
         batch.submitAndWait();
-        VulkanBuffer[] freed = prompt;
-        prompt = null;
-        for (VulkanBuffer b : freed) {
-            closeQuietly(b);
+        releasePrompt();
+    }
+
+    private void releasePrompt() {
+        if (prompt != null) {
+            for (Prompt p : prompt) {
+                if (p != null) {
+                    closeQuietly(p.buffer());
+                }
+            }
+            prompt = null;
         }
+        releaseRetired();
     }
 
     @Override
-    protected void recordAttention(int layer, int n) {
+    protected void afterSubmit() {
+        releaseRetired();
+    }
+
+    private void releaseRetired() {
+        retired.forEach(VulkanKvCache::closeQuietly);
+        retired.clear();
+    }
+
+    @Override
+    void recordScores(int layer, int n) {
         float scale = (float) (1 / Math.sqrt(hd));
         if (prefilling()) {
             int tokensPerGroup = SCORE_THREADS / (hd / Math.min(32, hd));
-            batch.dispatch(denseScores, denseScoreSet[layer], new int[]{n, 0, hd, kvDim, capacity, floatBits(scale), qIo()},
-                    ceilDiv(n, tokensPerGroup), kvHeads, 1).barrier();
-            recordSoftmax(n);
+            batch.dispatch(denseScores, prompt[layer].scores(), new int[]{n, 0, hd, 2 * kvDim, capacity, floatBits(scale), qIo()},
+                    ceilDiv(n, tokensPerGroup), kvHeads, 1);
+            return;
+        }
+        batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, Math.min(n, sink), Math.min(n, keyEnd[layer]), sink,
+                sinkSlots, ringSlots, maxKeyTokens, sinkK, ringK, keyCodes, keyScales, keyZeros, factors, capacity,
+                floatBits(scale), qIo()}, ceilDiv(n, SCORE_THREADS / kGroups), kvHeads, 1);
+    }
+
+    @Override
+    void recordValues(int layer, int n) {
+        if (prefilling()) {
             int chunks = ceilDiv(n, VulkanDenseKvCache.CHUNK);
-            batch.dispatch(denseValues, denseValueSet[layer], new int[]{n, capacity * kvDim, hd, kvDim, capacity, g.heads()},
+            batch.dispatch(denseValues, prompt[layer].probs(), new int[]{n, kvDim, hd, 2 * kvDim, capacity, g.heads()},
                     chunks, kvHeads, 1).barrier();
             recordReduce(chunks);
             return;
         }
         int sinkEnd = Math.min(n, sink);
-        int kEnd = Math.min(n, keyEnd[layer]);
         int vEnd = Math.min(n, valueEnd[layer]);
         int vBlocks = Math.max(0, vEnd - sinkEnd) / vGroup;
-        int tokensPerGroup = SCORE_THREADS / kGroups;
-        batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, sinkEnd, kEnd, sink, sinkSlots, ringSlots, maxKeyTokens,
-                sinkK, ringK, keyCodes, keyScales, keyZeros, factors, capacity, floatBits(scale), qIo()},
-                ceilDiv(n, tokensPerGroup), kvHeads, 1).barrier();
-        recordSoftmax(n);
         int chunks = 1 + ceilDiv(vBlocks, 256 / vGroup);
         batch.dispatch(valuesKernel, valueSet[layer], new int[]{n, sinkEnd, vEnd, sink, sinkSlots, ringSlots, maxValueGroups,
                 vBlocks, sinkV, ringV, valueCodes, valueScales, valueZeros, capacity, g.heads()}, chunks, kvHeads, 1).barrier();
         recordReduce(chunks);
+    }
+
+    @Override
+    void fillForBenchmark(int n) {
+        releasePrompt();
+        int blocks = Math.max(0, n - sink - recent) / vGroup;
+        for (int l = 0; l < length.length; l++) {
+            length[l] = n;
+            keysStarted[l] = blocks > 0;
+            valueEnd[l] = sink + blocks * vGroup;
+            keyEnd[l] = blocks > 0 ? n - recent : sink;
+        }
+        batch.begin();
+        for (VulkanBuffer layer : layers) {
+            batch.fill(layer, 4L * sinkK, 4L * (keyCodes - sinkK), 0x3DCCCCCD)          // fp32 0.1
+                    .fill(layer, 4L * keyCodes, 4L * (keyScales - keyCodes), 0x9E3779B9)   // mixed code bits
+                    .fill(layer, 4L * keyScales, 4L * (valueCodes - keyScales), 0x2C002C00) // fp16 scales 1/16, zeros
+                    .fill(layer, 4L * valueCodes, 4L * (valueScales - valueCodes), 0x9E3779B9)
+                    .fill(layer, 4L * valueScales, 4L * (factors - valueScales), 0x2C002C00)
+                    .fill(layer, 4L * factors, 4L * kvDim, Float.floatToRawIntBits(1f));
+        }
+        batch.submitAndWait();
+    }
+
+    @Override
+    long keyBytesRead(int n) {
+        int quantized = Math.max(0, keyEndFor(n) - sink);
+        long fp32 = (long) (n - quantized) * kvDim * 4;
+        long groups = (long) quantized * kvHeads * kGroups;
+        return fp32 + groups * (4L * kWords + 2) + (config.keyMode() == QuantMode.SYMMETRIC ? 0 : groups * 2)
+                + (config.keyNormalization() ? 4L * kvDim : 0);
+    }
+
+    @Override
+    long valueBytesRead(int n) {
+        int blocks = Math.max(0, n - sink - recent) / vGroup;
+        long fp32 = (long) (n - blocks * vGroup) * kvDim * 4;
+        long groups = (long) blocks * kvHeads * hd;
+        return fp32 + groups * (4L * vWords + 2) + (config.valueMode() == QuantMode.SYMMETRIC ? 0 : groups * 2);
+    }
+
+    private int keyEndFor(int n) {
+        return Math.max(0, n - sink - recent) / vGroup > 0 ? n - recent : sink;
     }
 
     /** As {@link io.innerq.cache.InnerqKvCache#bytesInUse()}: windows in fp32, codes, scales, zero points written, factors. */
@@ -352,11 +448,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
 
     @Override
     protected void releaseStorage() {
-        if (prompt != null) {
-            for (VulkanBuffer b : prompt) {
-                closeQuietly(b);
-            }
-        }
+        releasePrompt();
         if (layers != null) {
             for (VulkanBuffer b : layers) {
                 closeQuietly(b);

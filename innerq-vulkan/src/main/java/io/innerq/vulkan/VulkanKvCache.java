@@ -119,6 +119,7 @@ abstract class VulkanKvCache implements KvCache {
         recordPending();
         recordAttention(layer, position + 1);
         batch.submitAndWait();
+        afterSubmit();
         io.read(4L * outIo(), out, 0, qDim);
     }
 
@@ -128,7 +129,12 @@ abstract class VulkanKvCache implements KvCache {
             batch.begin();
             recordPending();
             batch.submitAndWait();
+            afterSubmit();
         }
+    }
+
+    /** Called after each submission of {@link #store} or {@link #attend} has completed. */
+    protected void afterSubmit() {
     }
 
     private void recordPending() {
@@ -144,9 +150,58 @@ abstract class VulkanKvCache implements KvCache {
     protected abstract void recordStore(int layer, int position);
 
     /** Records attention over tokens {@code [0, n)} of {@code layer} with q from the I/O buffer, into the I/O buffer's out. */
-    protected abstract void recordAttention(int layer, int n);
+    final void recordAttention(int layer, int n) {
+        recordScores(layer, n);
+        batch.barrier();
+        recordSoftmax(n);
+        recordValues(layer, n);
+    }
 
-    /** Records the softmax of every head's scores over {@code [0, n)}. */
+    /** Records q.K^T: scores[h][t] = q_h . k_t / sqrt(headDim) for t in {@code [0, n)}. */
+    abstract void recordScores(int layer, int n);
+
+    /** Records p.V from the probabilities in the score buffer into the I/O buffer's out (partial sums and their reduction). */
+    abstract void recordValues(int layer, int n);
+
+    /**
+     * For benchmarks: puts every layer in the state of a sequence that has decoded {@code n} tokens (regions, windows
+     * and flushes as the layout defines them), with fixed bit patterns as content (the kernels' speed does not depend
+     * on it), and no prompt buffer.
+     */
+    abstract void fillForBenchmark(int n);
+
+    /** Bytes of cache q.K^T reads at {@code n} tokens (one layer, after {@link #fillForBenchmark}). */
+    abstract long keyBytesRead(int n);
+
+    /** Bytes of cache p.V reads at {@code n} tokens (one layer, after {@link #fillForBenchmark}). */
+    abstract long valueBytesRead(int n);
+
+    /** Records {@code iterations} q.K^T calls over layers in turn (barriers between), for timing. */
+    final void recordScoresRepeated(int n, int iterations) {
+        for (int i = 0; i < iterations; i++) {
+            recordScores(i % g.layers(), n);
+            batch.barrier();
+        }
+    }
+
+    /** Records {@code iterations} p.V calls over layers in turn (barriers between), for timing. */
+    final void recordValuesRepeated(int n, int iterations) {
+        for (int i = 0; i < iterations; i++) {
+            recordValues(i % g.layers(), n);
+            batch.barrier();
+        }
+    }
+
+    /** The softmax over the current scores, once, so that p.V reads real probabilities. */
+    final void recordSoftmaxOnce(int n) {
+        recordSoftmax(n);
+    }
+
+    CommandBatch batch() {
+        return batch;
+    }
+
+    /** Records the softmax of every head's scores over {@code [0, n)} (and a barrier). */
     protected final void recordSoftmax(int n) {
         batch.dispatch(softmax, softmaxSet, new int[]{n, capacity}, g.heads(), 1, 1).barrier();
     }
