@@ -29,6 +29,15 @@ public final class VulkanKvCaches implements KvCachePort {
         };
     }
 
+    /** Whether this backend stores {@code mode}. */
+    public static boolean serves(KvMode mode) {
+        return !(mode instanceof KvMode.Q8) && !(mode instanceof KvMode.Kivi);
+    }
+
+    VulkanDevice device() {
+        return kernels.device();
+    }
+
     private static String unsupported(KvMode mode) {
         return "the Vulkan backend does not store KV cache mode " + mode.name()
                 + ": use fp32, fp16 or an InnerQ mode there, or the CPU backend for this mode";

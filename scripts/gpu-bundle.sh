@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Bundles what the GPU machine needs to run the Vulkan module's tests and benchmark into .gpu/ (ignored by git):
+# the module's classes and test classes, its test-scope dependencies, the JUnit console launcher, and Debian's
+# Vulkan validation layer. Use with ../shared/gpu/README.md (.gl and .jre), e.g. through scripts/gpu-run.sh.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+source scripts/java-env.sh
+rm -rf .gpu && mkdir -p .gpu/lib
+./mvnw -B -q -o -pl innerq-vulkan -am install -DskipTests
+./mvnw -B -q -o -pl innerq-vulkan test-compile dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$root/.gpu/lib"
+rm -f .gpu/lib/lwjgl-shaderc*.jar .gpu/lib/junit-*.jar .gpu/lib/opentest4j-*.jar .gpu/lib/apiguardian-*.jar
+"$JAVA_HOME/bin/jar" cf .gpu/lib/innerq-vulkan-classes.jar -C innerq-vulkan/target/classes .
+"$JAVA_HOME/bin/jar" cf .gpu/lib/innerq-vulkan-tests.jar -C innerq-vulkan/target/test-classes .
+./mvnw -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:6.0.3 -DoutputDirectory="$root/.gpu"
+(cd /tmp && apt-get -q -oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64 download vulkan-validationlayers >/dev/null) \
+  && mv /tmp/vulkan-validationlayers_*.deb .gpu/
+du -sh .gpu
