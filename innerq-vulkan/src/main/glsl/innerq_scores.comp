@@ -2,7 +2,8 @@
 // InnerQ q.K^T for the query heads of one KV head (workgroup y) over tokens [0, n): the sink [0, sinkEnd) and the
 // window [kEnd, n) in fp32 with q; the quantized keys [sink, kEnd) as s * dot(codes, q * f) per group of GROUP
 // channels (+ z * sum(q * f) for an asymmetric group): one scale per group, applied to the partial sum. A thread
-// takes one group (GROUP channels) of one token for all PER_KV heads; the groups of a token meet in shared memory.
+// takes one group (GROUP channels) of one token for all PER_KV heads, so the cache is read once per KV head; the
+// groups of a token meet in shared memory. A workgroup takes STEPS * TOKENS consecutive tokens.
 #include "common.glsl"
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
@@ -23,102 +24,104 @@ layout(push_constant) uniform Push {
 
 const uint MAX_PER_KV = 8;
 const uint GROUPS = HEAD_DIM / GROUP;
-const uint TOKENS = 256 / GROUPS;                 // tokens per workgroup
+const uint TOKENS = 256 / GROUPS;                 // tokens per step
+const uint STEPS = 4;
 const uint WORDS = (GROUP * BITS + 31u) / 32u;
-shared float qs[MAX_PER_KV * 256];                // q
-shared float qf[MAX_PER_KV * 256];                // q * f
-shared float qsum[MAX_PER_KV * 64];               // sum of q * f per key group
-shared float red[256 * MAX_PER_KV];
+const uint Q4 = GROUP / 4 + 1;                    // vec4s per (head, group) in shared memory, padded against bank conflicts
+shared vec4 qs[PER_KV * GROUPS * Q4];             // q
+shared vec4 qf[PER_KV * GROUPS * Q4];             // q * f
+shared float qsum[PER_KV * GROUPS];               // sum of q * f per key group
+shared float red[256 * PER_KV];
+
+// Code i of the group at word base (i constant after unrolling: 2-, 4- and 8-bit codes never straddle words).
+float code(uint base, uint i, bool signedCodes) {
+    return codeValue(fieldAt(base, i, BITS), BITS, signedCodes);
+}
 
 void main() {
     uint lid = gl_LocalInvocationID.x;
     uint kvh = gl_WorkGroupID.y;
     uint h0 = kvh * PER_KV;
     for (uint i = lid; i < PER_KV * HEAD_DIM; i += 256u) {
+        uint j = i / HEAD_DIM;
+        uint c = i % HEAD_DIM;
+        uint at = (j * GROUPS + c / GROUP) * Q4 + (c % GROUP) / 4u;
         float x = q[pc.qBase + h0 * HEAD_DIM + i];
-        qs[i] = x;
-        qf[i] = NORM == 1u ? x * uintBitsToFloat(cache[pc.factors + kvh * HEAD_DIM + i % HEAD_DIM]) : x;
+        qs[at][c & 3u] = x;
+        qf[at][c & 3u] = NORM == 1u ? x * uintBitsToFloat(cache[pc.factors + kvh * HEAD_DIM + c]) : x;
     }
     barrier();
-    if (MODE != 0u && lid < PER_KV * GROUPS) {
-        float s = 0.0;
-        uint j = lid / GROUPS;
-        uint kg = lid % GROUPS;
-        for (uint i = 0u; i < GROUP; i++) {
-            s += qf[j * HEAD_DIM + kg * GROUP + i];
+    if (MODE != 0u) {
+        for (uint i = lid; i < PER_KV * GROUPS; i += 256u) {
+            vec4 s = vec4(0.0);
+            for (uint k = 0u; k < GROUP / 4u; k++) {
+                s += qf[i * Q4 + k];
+            }
+            qsum[i] = s.x + s.y + s.z + s.w;
         }
-        qsum[lid] = s;
+        barrier();
     }
-    barrier();
     uint tl = lid / GROUPS;
     uint kg = lid % GROUPS;
-    uint t = gl_WorkGroupID.x * TOKENS + tl;
-    uint c0 = kg * GROUP;
-    float acc[MAX_PER_KV];
-    for (uint j = 0u; j < PER_KV; j++) {
-        acc[j] = 0.0;
-    }
-    if (tl < TOKENS && t < pc.n) {
-        if (t >= pc.sinkEnd && t < pc.kEnd) {
-            uint g = (kvh * pc.maxKeyTokens + t - pc.sink) * GROUPS + kg;
-            uint base = pc.codes + g * WORDS;
-            uint sb = halfAt(pc.scales, g);
-            bool asym = (sb & ASYMMETRIC_FLAG) != 0u;
-            float dot[MAX_PER_KV];
-            for (uint j = 0u; j < PER_KV; j++) {
-                dot[j] = 0.0;
-            }
-            if (32u % BITS == 0u) {
-                const uint PER_WORD = 32u / BITS;
-                for (uint w = 0u; w < WORDS; w++) {
-                    uint word = cache[base + w];
-                    for (uint k = 0u; k < PER_WORD && w * PER_WORD + k < GROUP; k++) {
-                        float c = codeValue((word >> (k * BITS)) & ((1u << BITS) - 1u), BITS, !asym);
-                        uint ch = c0 + w * PER_WORD + k;
-                        for (uint j = 0u; j < PER_KV; j++) {
-                            dot[j] += qf[j * HEAD_DIM + ch] * c;
-                        }
+    for (uint step = 0u; step < STEPS; step++) {
+        uint first = (gl_WorkGroupID.x * STEPS + step) * TOKENS;
+        uint t = first + tl;
+        float acc[MAX_PER_KV];
+        for (uint j = 0u; j < PER_KV; j++) {
+            acc[j] = 0.0;
+        }
+        if (tl < TOKENS && t < pc.n) {
+            if (t >= pc.sinkEnd && t < pc.kEnd) {
+                uint g = (kvh * pc.maxKeyTokens + t - pc.sink) * GROUPS + kg;
+                uint base = pc.codes + g * WORDS;
+                uint sb = halfAt(pc.scales, g);
+                bool sym = (sb & ASYMMETRIC_FLAG) == 0u;
+                float part[MAX_PER_KV];
+                for (uint j = 0u; j < PER_KV; j++) {
+                    part[j] = 0.0;
+                }
+                for (uint k = 0u; k < GROUP / 4u; k++) {
+                    vec4 c = vec4(code(base, 4u * k, sym), code(base, 4u * k + 1u, sym),
+                                  code(base, 4u * k + 2u, sym), code(base, 4u * k + 3u, sym));
+                    for (uint j = 0u; j < PER_KV; j++) {
+                        part[j] += dot(qf[(j * GROUPS + kg) * Q4 + k], c);
                     }
+                }
+                float s = f16(sb & 0x7FFFu);
+                float z = sym ? 0.0 : f16(halfAt(pc.zeros, g));
+                for (uint j = 0u; j < PER_KV; j++) {
+                    acc[j] = s * part[j] + (sym ? 0.0 : z * qsum[j * GROUPS + kg]);
                 }
             } else {
-                for (uint i = 0u; i < GROUP; i++) {
-                    float c = codeValue(fieldAt(base, i, BITS), BITS, !asym);
+                uint row = t < pc.sinkEnd
+                        ? pc.sinkK + (kvh * pc.sinkSlots + t) * HEAD_DIM
+                        : pc.ringK + (kvh * pc.ringSlots + (t - pc.sink) % pc.ringSlots) * HEAD_DIM;
+                row += kg * GROUP;
+                for (uint k = 0u; k < GROUP / 4u; k++) {
+                    vec4 key = uintBitsToFloat(uvec4(cache[row + 4u * k], cache[row + 4u * k + 1u],
+                                                     cache[row + 4u * k + 2u], cache[row + 4u * k + 3u]));
                     for (uint j = 0u; j < PER_KV; j++) {
-                        dot[j] += qf[j * HEAD_DIM + c0 + i] * c;
+                        acc[j] += dot(qs[(j * GROUPS + kg) * Q4 + k], key);
                     }
                 }
             }
-            float s = f16(sb & 0x7FFFu);
-            float z = asym ? f16(halfAt(pc.zeros, g)) : 0.0;
-            for (uint j = 0u; j < PER_KV; j++) {
-                acc[j] = s * dot[j] + (asym ? z * qsum[j * GROUPS + kg] : 0.0);
-            }
-        } else {
-            uint row = t < pc.sinkEnd
-                    ? pc.sinkK + (kvh * pc.sinkSlots + t) * HEAD_DIM
-                    : pc.ringK + (kvh * pc.ringSlots + (t - pc.sink) % pc.ringSlots) * HEAD_DIM;
-            for (uint i = 0u; i < GROUP; i++) {
-                float k = uintBitsToFloat(cache[row + c0 + i]);
-                for (uint j = 0u; j < PER_KV; j++) {
-                    acc[j] += qs[j * HEAD_DIM + c0 + i] * k;
+        }
+        for (uint j = 0u; j < PER_KV; j++) {
+            red[lid * PER_KV + j] = acc[j];
+        }
+        barrier();
+        for (uint k = lid; k < TOKENS * PER_KV; k += 256u) {
+            uint tt = k / PER_KV;
+            uint j = k % PER_KV;
+            uint token = first + tt;
+            if (token < pc.n) {
+                float s = 0.0;
+                for (uint g = 0u; g < GROUPS; g++) {
+                    s += red[(tt * GROUPS + g) * PER_KV + j];
                 }
+                scores[(h0 + j) * pc.scoreStride + token] = s * pc.scale;
             }
         }
-    }
-    for (uint j = 0u; j < PER_KV; j++) {
-        red[lid * PER_KV + j] = acc[j];
-    }
-    barrier();
-    for (uint k = lid; k < TOKENS * PER_KV; k += 256u) {
-        uint tt = k / PER_KV;
-        uint j = k % PER_KV;
-        uint token = gl_WorkGroupID.x * TOKENS + tt;
-        if (token < pc.n) {
-            float s = 0.0;
-            for (uint g = 0u; g < GROUPS; g++) {
-                s += red[(tt * GROUPS + g) * PER_KV + j];
-            }
-            scores[(h0 + j) * pc.scoreStride + token] = s * pc.scale;
-        }
+        barrier();
     }
 }

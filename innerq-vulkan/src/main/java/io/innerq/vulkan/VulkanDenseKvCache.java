@@ -30,7 +30,7 @@ final class VulkanDenseKvCache extends VulkanKvCache {
         int h = half ? 1 : 0;
         append = kernels.get("dense_append", 2, 8, hd, h);
         scoresKernel = kernels.get("dense_scores", 3, 7, hd, perKv, h, Math.min(32, hd));
-        valuesKernel = kernels.get("dense_values", 3, 6, hd, perKv, h, CHUNK);
+        valuesKernel = kernels.get("dense_values", 3, 6, hd, perKv, h, CHUNK, valueThreads(hd));
         layers = new VulkanBuffer[geometry.layers()];
         appendSets = new long[layers.length];
         scoreSets = new long[layers.length];
@@ -64,7 +64,7 @@ final class VulkanDenseKvCache extends VulkanKvCache {
         int segs = hd / Math.min(32, hd);
         int tokensPerGroup = SCORE_THREADS / segs;
         batch.dispatch(scoresKernel, scoreSets[layer], new int[]{n, 0, (int) headStride, wordsPerToken, capacity,
-                floatBits((float) (1 / Math.sqrt(hd))), qIo()}, ceilDiv(n, tokensPerGroup), g.kvHeads(), 1);
+                floatBits((float) (1 / Math.sqrt(hd))), qIo()}, ceilDiv(n, 4 * tokensPerGroup), g.kvHeads(), 1);
     }
 
     @Override

@@ -114,9 +114,9 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         quantKeys = kernels.get("innerq_quantize_keys", 3, 14, hd, kGroup, config.keyBits(), mode(config.keyMode()), norm);
         quantValues = kernels.get("innerq_quantize_values", 3, 13, hd, vGroup, config.valueBits(), mode(config.valueMode()));
         scoresKernel = kernels.get("innerq_scores", 3, 16, hd, perKv, kGroup, config.keyBits(), mode(config.keyMode()), norm);
-        valuesKernel = kernels.get("innerq_values", 3, 15, hd, perKv, vGroup, config.valueBits(), mode(config.valueMode()));
+        valuesKernel = kernels.get("innerq_values", 3, 15, hd, perKv, vGroup, config.valueBits(), mode(config.valueMode()), valueThreads(hd));
         denseScores = kernels.get("dense_scores", 3, 7, hd, perKv, 0, Math.min(32, hd));
-        denseValues = kernels.get("dense_values", 3, 6, hd, perKv, 0, VulkanDenseKvCache.CHUNK);
+        denseValues = kernels.get("dense_values", 3, 6, hd, perKv, 0, VulkanDenseKvCache.CHUNK, valueThreads(hd));
 
         layers = new VulkanBuffer[layerCount];
         prompt = new Prompt[layerCount];
@@ -347,12 +347,12 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         if (prefilling()) {
             int tokensPerGroup = SCORE_THREADS / (hd / Math.min(32, hd));
             batch.dispatch(denseScores, prompt[layer].scores(), new int[]{n, 0, hd, 2 * kvDim, capacity, floatBits(scale), qIo()},
-                    ceilDiv(n, tokensPerGroup), kvHeads, 1);
+                    ceilDiv(n, 4 * tokensPerGroup), kvHeads, 1);
             return;
         }
         batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, Math.min(n, sink), Math.min(n, keyEnd[layer]), sink,
                 sinkSlots, ringSlots, maxKeyTokens, sinkK, ringK, keyCodes, keyScales, keyZeros, factors, capacity,
-                floatBits(scale), qIo()}, ceilDiv(n, SCORE_THREADS / kGroups), kvHeads, 1);
+                floatBits(scale), qIo()}, ceilDiv(n, 4 * (SCORE_THREADS / kGroups)), kvHeads, 1);
     }
 
     @Override

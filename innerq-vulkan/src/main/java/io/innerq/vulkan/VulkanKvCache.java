@@ -50,8 +50,8 @@ abstract class VulkanKvCache implements KvCache {
         this.kvDim = geometry.kvDim();
         this.qDim = geometry.heads() * hd;
         this.perKv = geometry.groupSize();
-        if (perKv > 8 || hd > 256 || hd % 2 != 0 || hd * perKv > 2048) {
-            throw new IllegalArgumentException(("the Vulkan caches take head_dim up to 256 (even) and up to 8 query heads "
+        if (perKv > 8 || hd > 256 || hd % 4 != 0) {
+            throw new IllegalArgumentException(("the Vulkan caches take head_dim up to 256 (a multiple of 4) and up to 8 query heads "
                     + "per KV head; this model has head_dim %d and %d: use the CPU backend").formatted(hd, perKv));
         }
         this.length = new int[geometry.layers()];
@@ -214,6 +214,11 @@ abstract class VulkanKvCache implements KvCache {
     @Override
     public final int capacity() {
         return capacity;
+    }
+
+    /** Threads of a p.V workgroup: head_dim, times the shares a chunk's tokens are split into (256 threads or more). */
+    static int valueThreads(int headDim) {
+        return headDim * Math.max(1, 256 / headDim);
     }
 
     static int ceilDiv(long a, int b) {
