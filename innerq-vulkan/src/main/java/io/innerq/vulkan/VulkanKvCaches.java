@@ -6,8 +6,9 @@ import io.innerq.port.out.KvCache;
 import io.innerq.port.out.KvCachePort;
 
 /**
- * KV caches resident on a Vulkan device, with their attention as compute kernels: fp32 and fp16 (dense), and the
- * InnerQ layouts (quantized on the GPU as tokens arrive, attention on packed codes with one scale per group).
+ * KV caches resident on a Vulkan device, with their attention as compute kernels: fp32 and fp16 (dense), the InnerQ
+ * layouts (quantized on the GPU as tokens arrive, attention on packed codes with one scale per group), and KIVI
+ * (quantized on the GPU likewise, attention dequantizing every element, as KIVI's kernels do). q8_0 is CPU-only.
  * Each cache owns its buffers and command batch, so sequences on different threads run independently.
  */
 public final class VulkanKvCaches implements KvCachePort {
@@ -24,7 +25,7 @@ public final class VulkanKvCaches implements KvCachePort {
             case KvMode.Fp32 m -> new VulkanDenseKvCache(kernels, geometry, capacity, false);
             case KvMode.Fp16 m -> new VulkanDenseKvCache(kernels, geometry, capacity, true);
             case InnerqConfig c -> new VulkanInnerqKvCache(kernels, geometry, capacity, c);
-            case KvMode.Kivi m -> throw new IllegalArgumentException(unsupported(mode));
+            case KvMode.Kivi m -> new VulkanKiviKvCache(kernels, geometry, capacity, m);
             case KvMode.Q8 m -> throw new IllegalArgumentException(unsupported(mode));
         };
     }
@@ -40,6 +41,6 @@ public final class VulkanKvCaches implements KvCachePort {
 
     private static String unsupported(KvMode mode) {
         return "the Vulkan backend does not store KV cache mode " + mode.name()
-                + ": use fp32, fp16 or an InnerQ mode there, or the CPU backend for this mode";
+                + ": use fp32, fp16, KIVI or an InnerQ mode there, or the CPU backend for this mode";
     }
 }

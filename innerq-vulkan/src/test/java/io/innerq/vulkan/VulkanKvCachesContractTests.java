@@ -44,7 +44,8 @@ class VulkanKvCachesContractTests extends KvCacheContractTests {
 
     @Override
     protected List<KvMode> modes() {
-        return List.of(KvMode.FP32, KvMode.FP16, InnerqConfig.BASE, InnerqConfig.SMALL, InnerqConfig.HYBRID, InnerqConfig.FOUR,
+        return List.of(KvMode.FP32, KvMode.FP16, KvMode.KIVI_2, KvMode.KIVI_4,
+                InnerqConfig.BASE, InnerqConfig.SMALL, InnerqConfig.HYBRID, InnerqConfig.FOUR,
                 InnerqConfig.parse("innerq:k3a,v2h,g32,s32,r96,norm"),
                 InnerqConfig.parse("innerq:k4h,v3a,g16,s16,r48,nonorm"),
                 InnerqConfig.parse("innerq:k8,v8,g32,s32,r96,norm"));

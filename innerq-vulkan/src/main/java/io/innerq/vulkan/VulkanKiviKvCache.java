@@ -1,0 +1,381 @@
+package io.innerq.vulkan;
+
+import io.innerq.cache.KvMode;
+import io.innerq.port.out.KvCachePort.CacheGeometry;
+import io.innerq.quant.BitPacking;
+
+import static org.lwjgl.vulkan.VK10.VK_WHOLE_SIZE;
+
+/**
+ * KIVI on the GPU: the layout, residuals and flushing of {@link io.innerq.cache.KiviKvCache} (its class comment is
+ * the definition), with quantization and attention as kernels, so the cache never leaves the device. Its attention
+ * reads the layout as KIVI's kernels do: every element dequantized ({@code s * c + z}) before its multiply-add.
+ *
+ * <p>One buffer per layer, in 32-bit words: {@code ringK | ringV | key codes | key scales | key zeros | value codes
+ * | value scales | value zeros}, each region laid out as the reference's (fp16 arrays two per word, the even element
+ * low). While the prompt runs, its K and V are in a separate fp32 buffer {@code [token][K | V][kvHead][channel]},
+ * grown by doubling, with exact attention; {@link #endPrefill} quantizes keys and values in bulk, moves the rest to
+ * the residuals, and frees it.
+ */
+final class VulkanKiviKvCache extends VulkanKvCache {
+
+    private static final int CHUNK = VulkanDenseKvCache.CHUNK;
+    private static final int FIRST_PROMPT_TOKENS = 256;
+
+    private final int kvHeads;
+    private final int residual;       // R
+    private final int kGroup;         // G: tokens per key group
+    private final int vGroup;         // Gv: channels per value group
+    private final int vGroups;
+    private final int kWords;
+    private final int vWords;
+    private final int keySlots;
+    private final int valueSlots;
+    private final int maxKeyGroups;
+    private final int maxValueTokens;
+    private final int seg;            // channels per thread of q.K^T
+    // Region offsets in words
+    private final int ringK, ringV, keyCodes, keyScales, keyZeros, valueCodes, valueScales, valueZeros;
+    private final long layerWords;
+
+    private final int[] keyEnd;
+    private final int[] valueEnd;
+
+    /** A layer's prompt buffer (fp32 {@code [token][K | V][kvDim]}, {@code tokens} slots) and the sets that bind it. */
+    private record Prompt(VulkanBuffer buffer, int tokens, long append, long residual, long keys, long values,
+                          long scores, long probs) {
+    }
+
+    private final VulkanBuffer[] layers;
+    private Prompt[] prompt;                // [layer]; null after endPrefill
+    private final java.util.List<VulkanBuffer> retired = new java.util.ArrayList<>(); // outgrown, freed after the submit
+
+    private final ComputeKernel append, toResidual, quantKeys, quantValues, scoresKernel, valuesKernel, denseScores, denseValues;
+    private final long[] residualSet, keysRingSet, valuesRingSet, scoreSet, valueSet;
+
+    VulkanKiviKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, KvMode.Kivi mode) {
+        super(kernels, geometry, capacity, ceilDiv(capacity, CHUNK), descriptorSets(geometry, capacity));
+        int bits = mode.bits();
+        kvHeads = geometry.kvHeads();
+        residual = KvMode.Kivi.RESIDUAL;
+        kGroup = KvMode.Kivi.GROUP;
+        vGroup = KvMode.Kivi.valueGroup(hd);
+        vGroups = hd / vGroup;
+        kWords = BitPacking.words(bits, kGroup);
+        vWords = BitPacking.words(bits, vGroup);
+        keySlots = Math.min(residual, capacity);
+        valueSlots = Math.min(residual + 1, capacity);
+        maxKeyGroups = capacity / kGroup;
+        maxValueTokens = Math.max(0, capacity - residual);
+        seg = Math.min(32, hd);
+
+        long keyGroupCount = (long) kvHeads * maxKeyGroups * hd;
+        long valueGroupCount = (long) kvHeads * maxValueTokens * vGroups;
+        long at = 0;
+        ringK = offset(at);
+        at += (long) kvHeads * keySlots * hd;
+        ringV = offset(at);
+        at += (long) kvHeads * valueSlots * hd;
+        keyCodes = offset(at);
+        at += keyGroupCount * kWords;
+        keyScales = offset(at);
+        at += (keyGroupCount + 1) / 2;
+        keyZeros = offset(at);
+        at += (keyGroupCount + 1) / 2;
+        valueCodes = offset(at);
+        at += valueGroupCount * vWords;
+        valueScales = offset(at);
+        at += (valueGroupCount + 1) / 2;
+        valueZeros = offset(at);
+        at += (valueGroupCount + 1) / 2;
+        layerWords = offset(at);
+
+        int layerCount = geometry.layers();
+        keyEnd = new int[layerCount];
+        valueEnd = new int[layerCount];
+
+        append = kernels.get("dense_append", 2, 8, hd, 0);
+        toResidual = kernels.get("kivi_residual", 2, 11, hd);
+        quantKeys = kernels.get("kivi_quantize_keys", 2, 11, hd, kGroup, bits);
+        quantValues = kernels.get("kivi_quantize_values", 2, 11, hd, vGroup, bits);
+        scoresKernel = kernels.get("kivi_scores", 3, 11, hd, perKv, kGroup, bits, seg);
+        valuesKernel = kernels.get("kivi_values", 3, 10, hd, perKv, vGroup, bits, CHUNK);
+        denseScores = kernels.get("dense_scores", 3, 7, hd, perKv, 0, seg);
+        denseValues = kernels.get("dense_values", 3, 6, hd, perKv, 0, CHUNK);
+
+        layers = new VulkanBuffer[layerCount];
+        prompt = new Prompt[layerCount];
+        residualSet = new long[layerCount];
+        keysRingSet = new long[layerCount];
+        valuesRingSet = new long[layerCount];
+        scoreSet = new long[layerCount];
+        valueSet = new long[layerCount];
+        try {
+            for (int l = 0; l < layerCount; l++) {
+                VulkanBuffer layer = VulkanBuffer.deviceLocal(device, 4 * layerWords);
+                layers[l] = layer;
+                residualSet[l] = pool.set(toResidual, layer, io);
+                keysRingSet[l] = pool.set(quantKeys, layer, layer);
+                valuesRingSet[l] = pool.set(quantValues, layer, layer);
+                scoreSet[l] = pool.set(scoresKernel, layer, io, scores);
+                valueSet[l] = pool.set(valuesKernel, layer, scores, partial);
+            }
+            // fresh storage: scale and zero slots are OR-ed into
+            batch.begin();
+            for (VulkanBuffer layer : layers) {
+                batch.fill(layer, 0, VK_WHOLE_SIZE, 0);
+            }
+            batch.submitAndWait();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Sets bound for the life of the cache, and for each size the prompt buffer may grow to. */
+    private static int descriptorSets(CacheGeometry g, int capacity) {
+        int sizes = 1;
+        for (long t = Math.min(capacity, FIRST_PROMPT_TOKENS); t < capacity; t *= 2) {
+            sizes++;
+        }
+        return g.layers() * (5 + 6 * sizes);
+    }
+
+    /** A prompt buffer of {@code tokens} slots for {@code layer}, with its descriptor sets. */
+    private Prompt newPrompt(int layer, int tokens) {
+        VulkanBuffer b = VulkanBuffer.deviceLocal(device, 8L * tokens * kvDim);
+        VulkanBuffer cache = layers[layer];
+        return new Prompt(b, tokens, pool.set(append, b, io), pool.set(toResidual, cache, b), pool.set(quantKeys, cache, b),
+                pool.set(quantValues, cache, b), pool.set(denseScores, b, io, scores), pool.set(denseValues, b, scores, partial));
+    }
+
+    /** The prompt buffer of {@code layer} with room for token {@code t}: made, or doubled (copy recorded), as needed. */
+    private Prompt promptFor(int layer, int t) {
+        Prompt p = prompt[layer];
+        if (p != null && t < p.tokens()) {
+            return p;
+        }
+        int tokens = Math.min(capacity, Math.max(FIRST_PROMPT_TOKENS, p == null ? 0 : 2 * p.tokens()));
+        while (tokens <= t) {
+            tokens = Math.min(capacity, 2 * tokens);
+        }
+        Prompt grown = newPrompt(layer, tokens);
+        if (p != null) {
+            batch.copy(p.buffer(), 0, grown.buffer(), 0, p.buffer().size()).barrier();
+            retired.add(p.buffer());
+        }
+        prompt[layer] = grown;
+        return grown;
+    }
+
+    private static int offset(long words) {
+        if (words > 0xFFFF_FFFFL / 4) {
+            throw new IllegalArgumentException("one layer of this cache needs %,d bytes: more than a GPU buffer holds here; lower the context"
+                    .formatted(4 * words));
+        }
+        return (int) words;
+    }
+
+    private boolean prefilling() {
+        return prompt != null;
+    }
+
+    /** In decode, as the reference: a full key residual is quantized, and the oldest value past R, before the append. */
+    @Override
+    protected void recordStore(int layer, int t) {
+        if (prefilling()) {
+            batch.dispatch(append, promptFor(layer, t).append(), new int[]{t, kvHeads, 0, kvDim, hd, 2 * kvDim, kIo(), vIo()},
+                    ceilDiv(kvDim, 64), 1, 1);
+            return;
+        }
+        boolean keys = t - keyEnd[layer] == residual;
+        boolean value = t - valueEnd[layer] > residual;
+        if (keys) {
+            recordKeyGroups(keysRingSet[layer], keyEnd[layer] / kGroup, residual / kGroup, ringK, hd, keySlots * hd, keySlots);
+            keyEnd[layer] = t;
+        }
+        if (value) {
+            recordValueTokens(valuesRingSet[layer], valueEnd[layer], 1, ringV, hd, valueSlots * hd, valueSlots);
+            valueEnd[layer]++;
+        }
+        if (keys || value) {
+            batch.barrier(); // the append overwrites the slots just quantized
+        }
+        recordResidual(residualSet[layer], t, t, t + 1, kIo(), vIo(), 0);
+    }
+
+    private void recordKeyGroups(long set, int first, int count, int srcBase, int tokenStride, int headStride, int ring) {
+        batch.dispatch(quantKeys, set, new int[]{first, count, kvHeads, maxKeyGroups, keyCodes, keyScales, keyZeros, srcBase,
+                tokenStride, headStride, ring}, ceilDiv((long) count * kvDim, 64), 1, 1);
+    }
+
+    private void recordValueTokens(long set, int first, int count, int srcBase, int tokenStride, int headStride, int ring) {
+        batch.dispatch(quantValues, set, new int[]{first, count, kvHeads, maxValueTokens, valueCodes, valueScales, valueZeros,
+                srcBase, tokenStride, headStride, ring}, ceilDiv((long) count * kvHeads * vGroups, 64), 1, 1);
+    }
+
+    /** Records copying K of tokens {@code [kFrom, to)} and V of {@code [vFrom, to)} into the residuals. */
+    private void recordResidual(long set, int kFrom, int vFrom, int to, int kSrc, int vSrc, int tokenStride) {
+        int from = Math.min(kFrom, vFrom);
+        batch.dispatch(toResidual, set, new int[]{kFrom, vFrom, to, kvHeads, kSrc, vSrc, tokenStride, ringK, ringV, keySlots,
+                valueSlots}, ceilDiv((long) (to - from) * kvDim, 64), 1, 1);
+    }
+
+    /** Quantizes the prompt's keys and values in bulk, as the reference's endPrefill, moves the rest to the residuals. */
+    @Override
+    public void endPrefill(int promptLength) {
+        if (!prefilling()) {
+            throw new IllegalStateException("endPrefill was already called");
+        }
+        for (int l = 0; l < length.length; l++) {
+            if (length[l] != promptLength) {
+                throw new IllegalStateException("endPrefill(%d), but layer %d holds %d tokens: run the whole prompt first"
+                        .formatted(promptLength, l, length[l]));
+            }
+        }
+        flushPending();
+        int p = promptLength;
+        int keysQuantized = p < residual ? 0 : p - p % residual;
+        int valuesQuantized = Math.max(0, p - residual);
+        int stride = 2 * kvDim;
+        batch.begin();
+        for (int l = 0; l < length.length; l++) {
+            Prompt buffer = prompt[l];
+            if (buffer == null) {
+                continue; // an empty prompt
+            }
+            if (keysQuantized > 0) {
+                recordKeyGroups(buffer.keys(), 0, keysQuantized / kGroup, 0, stride, hd, 0);
+            }
+            if (valuesQuantized > 0) {
+                recordValueTokens(buffer.values(), 0, valuesQuantized, kvDim, stride, hd, 0);
+            }
+            keyEnd[l] = keysQuantized;
+            valueEnd[l] = valuesQuantized;
+            recordResidual(buffer.residual(), keysQuantized, valuesQuantized, p, 0, kvDim, stride);
+        }
+        batch.submitAndWait();
+        releasePrompt();
+    }
+
+    private void releasePrompt() {
+        if (prompt != null) {
+            for (Prompt p : prompt) {
+                if (p != null) {
+                    closeQuietly(p.buffer());
+                }
+            }
+            prompt = null;
+        }
+        releaseRetired();
+    }
+
+    @Override
+    protected void afterSubmit() {
+        releaseRetired();
+    }
+
+    private void releaseRetired() {
+        retired.forEach(VulkanKvCache::closeQuietly);
+        retired.clear();
+    }
+
+    @Override
+    void recordScores(int layer, int n) {
+        float scale = (float) (1 / Math.sqrt(hd));
+        int tokensPerGroup = SCORE_THREADS / (hd / seg);
+        if (prefilling()) {
+            batch.dispatch(denseScores, prompt[layer].scores(), new int[]{n, 0, hd, 2 * kvDim, capacity, floatBits(scale), qIo()},
+                    ceilDiv(n, tokensPerGroup), kvHeads, 1);
+            return;
+        }
+        batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, Math.min(n, keyEnd[layer]), keySlots, maxKeyGroups, ringK,
+                keyCodes, keyScales, keyZeros, capacity, floatBits(scale), qIo()}, ceilDiv(n, tokensPerGroup), kvHeads, 1);
+    }
+
+    @Override
+    void recordValues(int layer, int n) {
+        int chunks = ceilDiv(n, CHUNK);
+        if (prefilling()) {
+            batch.dispatch(denseValues, prompt[layer].probs(), new int[]{n, kvDim, hd, 2 * kvDim, capacity, g.heads()},
+                    chunks, kvHeads, 1).barrier();
+        } else {
+            batch.dispatch(valuesKernel, valueSet[layer], new int[]{n, Math.min(n, valueEnd[layer]), valueSlots, maxValueTokens,
+                    ringV, valueCodes, valueScales, valueZeros, capacity, g.heads()}, chunks, kvHeads, 1).barrier();
+        }
+        recordReduce(chunks);
+    }
+
+    // The state after decoding n tokens: keys flushed R at a time (1..R in the residual), values past R + 1 quantized.
+    private int keyEndFor(int n) {
+        return n == 0 ? 0 : (n - 1) / residual * residual;
+    }
+
+    private int valueEndFor(int n) {
+        return Math.max(0, n - 1 - residual);
+    }
+
+    @Override
+    void fillForBenchmark(int n) {
+        releasePrompt();
+        for (int l = 0; l < length.length; l++) {
+            length[l] = n;
+            keyEnd[l] = keyEndFor(n);
+            valueEnd[l] = valueEndFor(n);
+        }
+        batch.begin();
+        for (VulkanBuffer layer : layers) {
+            fill(layer, ringK, keyCodes, 0x3DCCCCCD);            // fp32 0.1
+            fill(layer, keyCodes, keyScales, 0x9E3779B9);        // mixed code bits
+            fill(layer, keyScales, valueCodes, 0x2C002C00);      // fp16 scales and zero points 1/16
+            fill(layer, valueCodes, valueScales, 0x9E3779B9);
+            fill(layer, valueScales, (int) layerWords, 0x2C002C00);
+        }
+        batch.submitAndWait();
+    }
+
+    private void fill(VulkanBuffer layer, int from, int to, int word) {
+        if (to > from) {
+            batch.fill(layer, 4L * from, 4L * (to - from), word);
+        }
+    }
+
+    @Override
+    long keyBytesRead(int n) {
+        int quantized = keyEndFor(n);
+        return (long) (n - quantized) * kvDim * 4 + (long) kvHeads * (quantized / kGroup) * hd * (4L * kWords + 4);
+    }
+
+    @Override
+    long valueBytesRead(int n) {
+        int quantized = valueEndFor(n);
+        return (long) (n - quantized) * kvDim * 4 + (long) kvHeads * quantized * vGroups * (4L * vWords + 4);
+    }
+
+    /** As {@link io.innerq.cache.KiviKvCache#bytesInUse()}: the residuals in fp32, codes, scales and zero points. */
+    @Override
+    public long bytesInUse() {
+        long bytes = 0;
+        for (int l = 0; l < length.length; l++) {
+            int n = length[l];
+            if (prefilling()) {
+                bytes += 2L * n * kvDim * Float.BYTES;
+                continue;
+            }
+            bytes += (long) (2 * n - keyEnd[l] - valueEnd[l]) * kvDim * Float.BYTES;
+            bytes += (long) kvHeads * (keyEnd[l] / kGroup) * hd * (kWords * 4L + 4);
+            bytes += (long) kvHeads * valueEnd[l] * vGroups * (vWords * 4L + 4);
+        }
+        return bytes;
+    }
+
+    @Override
+    protected void releaseStorage() {
+        releasePrompt();
+        if (layers != null) {
+            for (VulkanBuffer b : layers) {
+                closeQuietly(b);
+            }
+        }
+    }
+}
