@@ -32,7 +32,7 @@ public final class VulkanKvCaches implements KvCachePort {
 
     /** Whether this backend stores {@code mode}. */
     public static boolean serves(KvMode mode) {
-        return !(mode instanceof KvMode.Q8) && !(mode instanceof KvMode.Kivi);
+        return !(mode instanceof KvMode.Q8);
     }
 
     VulkanDevice device() {
