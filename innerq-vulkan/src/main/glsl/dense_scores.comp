@@ -3,11 +3,14 @@
 // (workgroup y), tokens [0, n). A thread takes SEG channels of one token for all PER_KV heads, so the cache is read
 // once per KV head; partial dot products meet in shared memory. A workgroup takes STEPS * TOKENS consecutive tokens.
 // Word (t, kvHead, c) of K: kBase + kvHead * headStride + t * tokenStride + c (fp32) or + c / 2 (fp16, two per word).
+// With SHUFFLE the SEGS threads of a token (adjacent, in one subgroup) add their parts by subgroup shuffles.
+#extension GL_KHR_shader_subgroup_shuffle : require
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
 layout(constant_id = 1) const uint PER_KV = 4;
 layout(constant_id = 2) const uint HALF = 0;
 layout(constant_id = 3) const uint SEG = 32;          // channels per thread; divides HEAD_DIM, a multiple of 4
+layout(constant_id = 4) const uint SHUFFLE = 1;
 layout(std430, binding = 0) readonly buffer Cache { uint cache[]; };
 layout(std430, binding = 1) readonly buffer Query { float q[]; };
 layout(std430, binding = 2) writeonly buffer Scores { float scores[]; };
@@ -21,7 +24,7 @@ const uint TOKENS = 256 / SEGS;
 const uint STEPS = 4;
 const uint Q4 = SEG / 4 + 1;                          // padded against bank conflicts
 shared vec4 qs[PER_KV * SEGS * Q4];
-shared float red[256 * PER_KV];
+shared float red[SHUFFLE == 1u ? 1u : 256u * PER_KV];
 
 void main() {
     uint lid = gl_LocalInvocationID.x;
@@ -53,6 +56,19 @@ void main() {
                     acc[j] += dot(qs[(j * SEGS + sg) * Q4 + k], key);
                 }
             }
+        }
+        if (SHUFFLE == 1u) {
+            for (uint m = 1u; m < SEGS; m <<= 1) {
+                for (uint j = 0u; j < PER_KV; j++) {
+                    acc[j] += subgroupShuffleXor(acc[j], m);
+                }
+            }
+            if (t < pc.n) {
+                for (uint j = sg; j < PER_KV; j += SEGS) {
+                    scores[(h0 + j) * pc.scoreStride + t] = acc[j] * pc.scale;
+                }
+            }
+            continue;
         }
         for (uint j = 0u; j < PER_KV; j++) {
             red[lid * PER_KV + j] = acc[j];

@@ -4,6 +4,9 @@
 // channels (+ z * sum(q * f) for an asymmetric group): one scale per group, applied to the partial sum. A thread
 // takes one group (GROUP channels) of one token for all PER_KV heads, so the cache is read once per KV head; the
 // groups of a token meet in shared memory. A workgroup takes STEPS * TOKENS consecutive tokens.
+// With SHUFFLE the GROUPS threads of a token (adjacent, in one subgroup) add their parts by subgroup shuffles;
+// otherwise through shared memory.
+#extension GL_KHR_shader_subgroup_shuffle : require
 #include "common.glsl"
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
@@ -12,6 +15,7 @@ layout(constant_id = 2) const uint GROUP = 32;
 layout(constant_id = 3) const uint BITS = 3;
 layout(constant_id = 4) const uint MODE = 0;
 layout(constant_id = 5) const uint NORM = 1;
+layout(constant_id = 6) const uint SHUFFLE = 1;
 layout(std430, binding = 0) readonly buffer Cache { uint cache[]; };
 layout(std430, binding = 1) readonly buffer Query { float q[]; };
 layout(std430, binding = 2) writeonly buffer Scores { float scores[]; };
@@ -31,7 +35,7 @@ const uint Q4 = GROUP / 4 + 1;                    // vec4s per (head, group) in 
 shared vec4 qs[PER_KV * GROUPS * Q4];             // q
 shared vec4 qf[PER_KV * GROUPS * Q4];             // q * f
 shared float qsum[PER_KV * GROUPS];               // sum of q * f per key group
-shared float red[256 * PER_KV];
+shared float red[SHUFFLE == 1u ? 1u : 256u * PER_KV];
 
 // Code i of the group at word base (i constant after unrolling: 2-, 4- and 8-bit codes never straddle words).
 float code(uint base, uint i, bool signedCodes) {
@@ -105,6 +109,19 @@ void main() {
                     }
                 }
             }
+        }
+        if (SHUFFLE == 1u) {
+            for (uint m = 1u; m < GROUPS; m <<= 1) {
+                for (uint j = 0u; j < PER_KV; j++) {
+                    acc[j] += subgroupShuffleXor(acc[j], m);
+                }
+            }
+            if (t < pc.n) {
+                for (uint j = kg; j < PER_KV; j += GROUPS) {
+                    scores[(h0 + j) * pc.scoreStride + t] = acc[j] * pc.scale;
+                }
+            }
+            continue;
         }
         for (uint j = 0u; j < PER_KV; j++) {
             red[lid * PER_KV + j] = acc[j];

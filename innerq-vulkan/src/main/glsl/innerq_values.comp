@@ -1,7 +1,7 @@
 #version 450
-// InnerQ p.V for the query heads of one KV head (workgroup y), split over workgroups x: x = 0 takes the fp32 tokens
-// (the sink [0, sinkEnd) and the window [max(sink, vEnd), n)); x >= 1 takes BLOCKS quantized value blocks
-// (GROUP tokens each, CHUNK = BLOCKS * GROUP = 256 tokens) starting at block (x - 1) * BLOCKS. Values are stored
+// InnerQ p.V for the query heads of one KV head (workgroup y), split over workgroups x: x < fpChunks take FP_CHUNK
+// fp32 tokens each (the sink [0, sinkEnd), then the window [max(sink, vEnd), n)); the others take BLOCKS quantized
+// value blocks (GROUP tokens each, CHUNK = BLOCKS * GROUP = 256 tokens) from block (x - fpChunks) * BLOCKS. Values are stored
 // transposed, per channel over GROUP tokens, so each group's partial sum takes its scale once:
 // s * dot(codes, p) (+ z * sum(p) for an asymmetric group). A thread takes one channel for all PER_KV heads and a
 // 1/SPLIT share of the blocks; shares meet in shared memory; partial[x][h][c] is summed by reduce_chunks.
@@ -18,7 +18,7 @@ layout(std430, binding = 1) readonly buffer Probs { float p[]; };
 layout(std430, binding = 2) writeonly buffer Partial { float partial[]; };
 layout(push_constant) uniform Push {
     uint n; uint sinkEnd; uint vEnd; uint sink; uint sinkSlots; uint ringSlots; uint maxValueGroups; uint vBlocks;
-    uint sinkV; uint ringV; uint codes; uint scales; uint zeros; uint scoreStride; uint heads;
+    uint sinkV; uint ringV; uint codes; uint scales; uint zeros; uint scoreStride; uint heads; uint fpChunks;
 } pc;
 
 #include "codes.glsl"
@@ -26,6 +26,7 @@ layout(push_constant) uniform Push {
 const uint MAX_PER_KV = 8;
 const uint SPLIT = THREADS / HEAD_DIM;
 const uint CHUNK = 256;
+const uint FP_CHUNK = 32;
 const uint BLOCKS = CHUNK / GROUP;
 const uint WORDS = (GROUP * BITS + 31u) / 32u;
 shared vec4 ps[PER_KV * CHUNK / 4];
@@ -46,10 +47,11 @@ void main() {
     for (uint j = 0u; j < PER_KV; j++) {
         acc[j] = 0.0;
     }
-    if (gl_WorkGroupID.x == 0u) {
+    if (gl_WorkGroupID.x < pc.fpChunks) {
         uint windowStart = max(pc.sink, pc.vEnd);
         uint tokens = pc.sinkEnd + (pc.n - min(pc.n, windowStart));
-        for (uint i = sub; i < tokens; i += SPLIT) {
+        uint end = min(tokens, (gl_WorkGroupID.x + 1u) * FP_CHUNK);
+        for (uint i = gl_WorkGroupID.x * FP_CHUNK + sub; i < end; i += SPLIT) {
             uint t = i < pc.sinkEnd ? i : windowStart + i - pc.sinkEnd;
             uint at = t < pc.sinkEnd
                     ? pc.sinkV + (kvh * pc.sinkSlots + t) * HEAD_DIM
@@ -60,7 +62,7 @@ void main() {
             }
         }
     } else {
-        uint b0 = (gl_WorkGroupID.x - 1u) * BLOCKS;
+        uint b0 = (gl_WorkGroupID.x - pc.fpChunks) * BLOCKS;
         uint blocks = min(BLOCKS, pc.vBlocks - b0);
         uint t0 = pc.sink + b0 * GROUP;
         for (uint i = lid; i < PER_KV * CHUNK; i += THREADS) {

@@ -7,7 +7,7 @@
 // + t % keySlots) * HEAD_DIM. A thread takes SEG channels of one token for all PER_KV heads, so the cache is read once
 // per KV head; adjacent threads take adjacent tokens, which share code words, scales and zero points. Scales and
 // zero points are converted per element with unpackHalf2x16 (exact), as KIVI's kernels convert theirs. The segments
-// of a token meet in shared memory.
+// of a token meet in shared memory. A workgroup takes STEPS * TOKENS consecutive tokens.
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
 layout(constant_id = 1) const uint PER_KV = 4;
@@ -24,7 +24,8 @@ layout(push_constant) uniform Push {
 
 const uint MAX_PER_KV = 8;
 const uint SEGS = HEAD_DIM / SEG;
-const uint TOKENS = 256 / SEGS;                       // tokens per workgroup
+const uint TOKENS = 256 / SEGS;                       // tokens per step
+const uint STEPS = 4;
 const uint WORDS = (GROUP * BITS + 31u) / 32u;
 const uint MASK = (1u << BITS) - 1u;
 shared float qs[MAX_PER_KV * 256];
@@ -49,54 +50,58 @@ void main() {
     barrier();
     uint tl = lid % TOKENS;
     uint sg = lid / TOKENS;
-    uint t = gl_WorkGroupID.x * TOKENS + tl;
     uint c0 = sg * SEG;
-    float acc[MAX_PER_KV];
-    for (uint j = 0u; j < PER_KV; j++) {
-        acc[j] = 0.0;
-    }
-    if (t < pc.n) {
-        if (t < pc.kEnd) {
-            // this token's field in every group of its token group: the same word and shift for all channels
-            uint bit = (t % GROUP) * BITS;
-            uint word = bit >> 5;
-            uint shift = bit & 31u;
-            bool straddles = shift + BITS > 32u;
-            uint g0 = (kvh * pc.maxKeyGroups + t / GROUP) * HEAD_DIM + c0;
-            for (uint i = 0u; i < SEG; i += 2u) {
-                uint g = g0 + i;                      // even: channels i and i + 1 share a scale word and a zero word
-                vec2 s = abs(unpackHalf2x16(cache[pc.scales + (g >> 1)]));   // abs: the asymmetric flag
-                vec2 z = unpackHalf2x16(cache[pc.zeros + (g >> 1)]);
-                vec2 k = s * vec2(code(pc.codes + g * WORDS + word, shift, straddles),
-                        code(pc.codes + (g + 1u) * WORDS + word, shift, straddles)) + z;
-                for (uint j = 0u; j < PER_KV; j++) {
-                    acc[j] += qs[j * HEAD_DIM + c0 + i] * k.x + qs[j * HEAD_DIM + c0 + i + 1u] * k.y;
+    for (uint step = 0u; step < STEPS; step++) {
+        uint first = (gl_WorkGroupID.x * STEPS + step) * TOKENS;
+        uint t = first + tl;
+        float acc[MAX_PER_KV];
+        for (uint j = 0u; j < PER_KV; j++) {
+            acc[j] = 0.0;
+        }
+        if (t < pc.n) {
+            if (t < pc.kEnd) {
+                // this token's field in every group of its token group: the same word and shift for all channels
+                uint bit = (t % GROUP) * BITS;
+                uint word = bit >> 5;
+                uint shift = bit & 31u;
+                bool straddles = shift + BITS > 32u;
+                uint g0 = (kvh * pc.maxKeyGroups + t / GROUP) * HEAD_DIM + c0;
+                for (uint i = 0u; i < SEG; i += 2u) {
+                    uint g = g0 + i;                      // even: channels i and i + 1 share a scale word and a zero word
+                    vec2 s = abs(unpackHalf2x16(cache[pc.scales + (g >> 1)]));   // abs: the asymmetric flag
+                    vec2 z = unpackHalf2x16(cache[pc.zeros + (g >> 1)]);
+                    vec2 k = s * vec2(code(pc.codes + g * WORDS + word, shift, straddles),
+                            code(pc.codes + (g + 1u) * WORDS + word, shift, straddles)) + z;
+                    for (uint j = 0u; j < PER_KV; j++) {
+                        acc[j] += qs[j * HEAD_DIM + c0 + i] * k.x + qs[j * HEAD_DIM + c0 + i + 1u] * k.y;
+                    }
                 }
-            }
-        } else {
-            uint row = pc.ringK + (kvh * pc.keySlots + t % pc.keySlots) * HEAD_DIM + c0;
-            for (uint i = 0u; i < SEG; i++) {
-                float k = uintBitsToFloat(cache[row + i]);
-                for (uint j = 0u; j < PER_KV; j++) {
-                    acc[j] += qs[j * HEAD_DIM + c0 + i] * k;
+            } else {
+                uint row = pc.ringK + (kvh * pc.keySlots + t % pc.keySlots) * HEAD_DIM + c0;
+                for (uint i = 0u; i < SEG; i++) {
+                    float k = uintBitsToFloat(cache[row + i]);
+                    for (uint j = 0u; j < PER_KV; j++) {
+                        acc[j] += qs[j * HEAD_DIM + c0 + i] * k;
+                    }
                 }
             }
         }
-    }
-    for (uint j = 0u; j < PER_KV; j++) {
-        red[lid * PER_KV + j] = acc[j];
-    }
-    barrier();
-    for (uint k = lid; k < PER_KV * TOKENS; k += 256u) {
-        uint j = k / TOKENS;
-        uint tt = k % TOKENS;
-        uint token = gl_WorkGroupID.x * TOKENS + tt;
-        if (token < pc.n) {
-            float s = 0.0;
-            for (uint sgi = 0u; sgi < SEGS; sgi++) {
-                s += red[(sgi * TOKENS + tt) * PER_KV + j];
-            }
-            scores[(h0 + j) * pc.scoreStride + token] = s * pc.scale;
+        for (uint j = 0u; j < PER_KV; j++) {
+            red[j * 256u + lid] = acc[j];
         }
+        barrier();
+        for (uint k = lid; k < PER_KV * TOKENS; k += 256u) {
+            uint j = k / TOKENS;
+            uint tt = k % TOKENS;
+            uint token = first + tt;
+            if (token < pc.n) {
+                float s = 0.0;
+                for (uint sgi = 0u; sgi < SEGS; sgi++) {
+                    s += red[j * 256u + sgi * TOKENS + tt];
+                }
+                scores[(h0 + j) * pc.scoreStride + token] = s * pc.scale;
+            }
+        }
+        barrier();
     }
 }

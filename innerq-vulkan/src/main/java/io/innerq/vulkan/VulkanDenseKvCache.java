@@ -9,8 +9,6 @@ import io.innerq.port.out.KvCachePort.CacheGeometry;
  */
 final class VulkanDenseKvCache extends VulkanKvCache {
 
-    static final int CHUNK = 256;
-
     private final boolean half;
     private final int wordsPerToken;   // of one KV head
     private final long headStride;     // words per KV head of K (or V)
@@ -23,14 +21,14 @@ final class VulkanDenseKvCache extends VulkanKvCache {
     private final long[] valueSets;
 
     VulkanDenseKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, boolean half) {
-        super(kernels, geometry, capacity, ceilDiv(capacity, CHUNK), 3 * geometry.layers());
+        super(kernels, geometry, capacity, ceilDiv(capacity, DENSE_CHUNK), 3 * geometry.layers());
         this.half = half;
         wordsPerToken = half ? hd / 2 : hd;
         headStride = (long) capacity * wordsPerToken;
         int h = half ? 1 : 0;
         append = kernels.get("dense_append", 2, 8, hd, h);
-        scoresKernel = kernels.get("dense_scores", 3, 7, hd, perKv, h, Math.min(32, hd));
-        valuesKernel = kernels.get("dense_values", 3, 6, hd, perKv, h, CHUNK, valueThreads(hd));
+        scoresKernel = denseScoresKernel(half);
+        valuesKernel = denseValuesKernel(half);
         layers = new VulkanBuffer[geometry.layers()];
         appendSets = new long[layers.length];
         scoreSets = new long[layers.length];
@@ -61,18 +59,12 @@ final class VulkanDenseKvCache extends VulkanKvCache {
 
     @Override
     void recordScores(int layer, int n) {
-        int segs = hd / Math.min(32, hd);
-        int tokensPerGroup = SCORE_THREADS / segs;
-        batch.dispatch(scoresKernel, scoreSets[layer], new int[]{n, 0, (int) headStride, wordsPerToken, capacity,
-                floatBits((float) (1 / Math.sqrt(hd))), qIo()}, ceilDiv(n, 4 * tokensPerGroup), g.kvHeads(), 1);
+        recordDenseScores(scoresKernel, scoreSets[layer], n, 0, (int) headStride, wordsPerToken);
     }
 
     @Override
     void recordValues(int layer, int n) {
-        int chunks = ceilDiv(n, CHUNK);
-        batch.dispatch(valuesKernel, valueSets[layer], new int[]{n, vBase(), (int) headStride, wordsPerToken, capacity,
-                g.heads()}, chunks, g.kvHeads(), 1).barrier();
-        recordReduce(chunks);
+        recordDenseValues(valuesKernel, valueSets[layer], n, vBase(), (int) headStride, wordsPerToken);
     }
 
     @Override

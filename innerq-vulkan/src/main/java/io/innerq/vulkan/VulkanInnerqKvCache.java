@@ -113,10 +113,12 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         factorKernel = kernels.get("innerq_key_factors", 2, 9, hd);
         quantKeys = kernels.get("innerq_quantize_keys", 3, 14, hd, kGroup, config.keyBits(), mode(config.keyMode()), norm);
         quantValues = kernels.get("innerq_quantize_values", 3, 13, hd, vGroup, config.valueBits(), mode(config.valueMode()));
-        scoresKernel = kernels.get("innerq_scores", 3, 16, hd, perKv, kGroup, config.keyBits(), mode(config.keyMode()), norm);
-        valuesKernel = kernels.get("innerq_values", 3, 15, hd, perKv, vGroup, config.valueBits(), mode(config.valueMode()), valueThreads(hd));
-        denseScores = kernels.get("dense_scores", 3, 7, hd, perKv, 0, Math.min(32, hd));
-        denseValues = kernels.get("dense_values", 3, 6, hd, perKv, 0, VulkanDenseKvCache.CHUNK, valueThreads(hd));
+        scoresKernel = kernels.get("innerq_scores", 3, 16, hd, perKv, kGroup, config.keyBits(), mode(config.keyMode()), norm,
+                shuffle(kGroups));
+        valuesKernel = kernels.get("innerq_values", 3, 16, hd, perKv, vGroup, config.valueBits(), mode(config.valueMode()),
+                valueThreads(hd, perKv));
+        denseScores = denseScoresKernel(false);
+        denseValues = denseValuesKernel(false);
 
         layers = new VulkanBuffer[layerCount];
         prompt = new Prompt[layerCount];
@@ -158,10 +160,14 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         counters = counterBuffer;
     }
 
+    /** fp32 tokens per p.V workgroup (the sink and the window, spread over workgroups). */
+    private static final int FP_CHUNK = 32;
+
     private static int maxChunks(CacheGeometry g, int capacity, InnerqConfig config) {
         int valueGroups = Math.max(0, capacity - config.sink() - config.recent()) / config.groupSize();
         int blocksPerChunk = 256 / config.groupSize();
-        return Math.max(ceilDiv(capacity, VulkanDenseKvCache.CHUNK), 1 + ceilDiv(valueGroups, blocksPerChunk));
+        long fp32 = Math.min(capacity, (long) config.sink() + config.recent() + config.groupSize());
+        return Math.max(ceilDiv(capacity, DENSE_CHUNK), ceilDiv(fp32, FP_CHUNK) + ceilDiv(valueGroups, blocksPerChunk));
     }
 
     /** Sets bound for the life of the cache, and for each size the prompt buffer may grow to. */
@@ -343,33 +349,30 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
 
     @Override
     void recordScores(int layer, int n) {
-        float scale = (float) (1 / Math.sqrt(hd));
         if (prefilling()) {
-            int tokensPerGroup = SCORE_THREADS / (hd / Math.min(32, hd));
-            batch.dispatch(denseScores, prompt[layer].scores(), new int[]{n, 0, hd, 2 * kvDim, capacity, floatBits(scale), qIo()},
-                    ceilDiv(n, 4 * tokensPerGroup), kvHeads, 1);
+            recordDenseScores(denseScores, prompt[layer].scores(), n, 0, hd, 2 * kvDim);
             return;
         }
         batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, Math.min(n, sink), Math.min(n, keyEnd[layer]), sink,
                 sinkSlots, ringSlots, maxKeyTokens, sinkK, ringK, keyCodes, keyScales, keyZeros, factors, capacity,
-                floatBits(scale), qIo()}, ceilDiv(n, 4 * (SCORE_THREADS / kGroups)), kvHeads, 1);
+                floatBits((float) (1 / Math.sqrt(hd))), qIo()}, ceilDiv(n, SCORE_STEPS * (SCORE_THREADS / kGroups)), kvHeads, 1);
     }
 
     @Override
     void recordValues(int layer, int n) {
         if (prefilling()) {
-            int chunks = ceilDiv(n, VulkanDenseKvCache.CHUNK);
-            batch.dispatch(denseValues, prompt[layer].probs(), new int[]{n, kvDim, hd, 2 * kvDim, capacity, g.heads()},
-                    chunks, kvHeads, 1).barrier();
-            recordReduce(chunks);
+            recordDenseValues(denseValues, prompt[layer].probs(), n, kvDim, hd, 2 * kvDim);
             return;
         }
         int sinkEnd = Math.min(n, sink);
         int vEnd = Math.min(n, valueEnd[layer]);
         int vBlocks = Math.max(0, vEnd - sinkEnd) / vGroup;
-        int chunks = 1 + ceilDiv(vBlocks, 256 / vGroup);
+        int fp32Tokens = sinkEnd + (n - Math.min(n, Math.max(sink, vEnd)));
+        int fpChunks = ceilDiv(fp32Tokens, FP_CHUNK);
+        int chunks = fpChunks + ceilDiv(vBlocks, 256 / vGroup);
         batch.dispatch(valuesKernel, valueSet[layer], new int[]{n, sinkEnd, vEnd, sink, sinkSlots, ringSlots, maxValueGroups,
-                vBlocks, sinkV, ringV, valueCodes, valueScales, valueZeros, capacity, g.heads()}, chunks, kvHeads, 1).barrier();
+                vBlocks, sinkV, ringV, valueCodes, valueScales, valueZeros, capacity, g.heads(), fpChunks}, chunks, kvHeads, 1)
+                .barrier();
         recordReduce(chunks);
     }
 

@@ -19,7 +19,7 @@ import static org.lwjgl.vulkan.VK10.VK_WHOLE_SIZE;
  */
 final class VulkanKiviKvCache extends VulkanKvCache {
 
-    private static final int CHUNK = VulkanDenseKvCache.CHUNK;
+    private static final int CHUNK = DENSE_CHUNK;
     private static final int FIRST_PROMPT_TOKENS = 256;
 
     private final int kvHeads;
@@ -99,9 +99,9 @@ final class VulkanKiviKvCache extends VulkanKvCache {
         quantKeys = kernels.get("kivi_quantize_keys", 2, 11, hd, kGroup, bits);
         quantValues = kernels.get("kivi_quantize_values", 2, 11, hd, vGroup, bits);
         scoresKernel = kernels.get("kivi_scores", 3, 11, hd, perKv, kGroup, bits, seg);
-        valuesKernel = kernels.get("kivi_values", 3, 10, hd, perKv, vGroup, bits, CHUNK);
-        denseScores = kernels.get("dense_scores", 3, 7, hd, perKv, 0, seg);
-        denseValues = kernels.get("dense_values", 3, 6, hd, perKv, 0, CHUNK);
+        valuesKernel = kernels.get("kivi_values", 3, 10, hd, perKv, vGroup, bits, CHUNK, valueThreads(hd, perKv));
+        denseScores = denseScoresKernel(false);
+        denseValues = denseValuesKernel(false);
 
         layers = new VulkanBuffer[layerCount];
         prompt = new Prompt[layerCount];
@@ -282,27 +282,25 @@ final class VulkanKiviKvCache extends VulkanKvCache {
 
     @Override
     void recordScores(int layer, int n) {
-        float scale = (float) (1 / Math.sqrt(hd));
-        int tokensPerGroup = SCORE_THREADS / (hd / seg);
         if (prefilling()) {
-            batch.dispatch(denseScores, prompt[layer].scores(), new int[]{n, 0, hd, 2 * kvDim, capacity, floatBits(scale), qIo()},
-                    ceilDiv(n, tokensPerGroup), kvHeads, 1);
+            recordDenseScores(denseScores, prompt[layer].scores(), n, 0, hd, 2 * kvDim);
             return;
         }
+        int tokensPerGroup = SCORE_THREADS / (hd / seg);
         batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, Math.min(n, keyEnd[layer]), keySlots, maxKeyGroups, ringK,
-                keyCodes, keyScales, keyZeros, capacity, floatBits(scale), qIo()}, ceilDiv(n, tokensPerGroup), kvHeads, 1);
+                keyCodes, keyScales, keyZeros, capacity, floatBits((float) (1 / Math.sqrt(hd))), qIo()},
+                ceilDiv(n, SCORE_STEPS * tokensPerGroup), kvHeads, 1);
     }
 
     @Override
     void recordValues(int layer, int n) {
-        int chunks = ceilDiv(n, CHUNK);
         if (prefilling()) {
-            batch.dispatch(denseValues, prompt[layer].probs(), new int[]{n, kvDim, hd, 2 * kvDim, capacity, g.heads()},
-                    chunks, kvHeads, 1).barrier();
-        } else {
-            batch.dispatch(valuesKernel, valueSet[layer], new int[]{n, Math.min(n, valueEnd[layer]), valueSlots, maxValueTokens,
-                    ringV, valueCodes, valueScales, valueZeros, capacity, g.heads()}, chunks, kvHeads, 1).barrier();
+            recordDenseValues(denseValues, prompt[layer].probs(), n, kvDim, hd, 2 * kvDim);
+            return;
         }
+        int chunks = ceilDiv(n, CHUNK);
+        batch.dispatch(valuesKernel, valueSet[layer], new int[]{n, Math.min(n, valueEnd[layer]), valueSlots, maxValueTokens,
+                ringV, valueCodes, valueScales, valueZeros, capacity, g.heads()}, chunks, kvHeads, 1).barrier();
         recordReduce(chunks);
     }
 

@@ -16,6 +16,10 @@ import io.innerq.port.out.KvCachePort.CacheGeometry;
 abstract class VulkanKvCache implements KvCache {
 
     static final int SCORE_THREADS = 256;
+    /** Steps of tokens a q.K^T workgroup takes in turn. */
+    static final int SCORE_STEPS = 4;
+    /** Tokens of a dense p.V chunk. */
+    static final int DENSE_CHUNK = 256;
 
     protected final KernelLibrary kernels;
     protected final VulkanDevice device;
@@ -208,7 +212,7 @@ abstract class VulkanKvCache implements KvCache {
 
     /** Records out = the sum of {@code chunks} partial sums. */
     protected final void recordReduce(int chunks) {
-        batch.dispatch(reduce, reduceSet, new int[]{qDim, chunks, outIo()}, (qDim + 255) / 256, 1, 1);
+        batch.dispatch(reduce, reduceSet, new int[]{qDim, chunks, outIo()}, ceilDiv(qDim, 64), 1, 1);
     }
 
     @Override
@@ -216,9 +220,43 @@ abstract class VulkanKvCache implements KvCache {
         return capacity;
     }
 
-    /** Threads of a p.V workgroup: head_dim, times the shares a chunk's tokens are split into (256 threads or more). */
-    static int valueThreads(int headDim) {
-        return headDim * Math.max(1, 256 / headDim);
+    /**
+     * Threads of a p.V workgroup: head_dim, times the shares a chunk's tokens are split into (up to 1024 threads, and
+     * 4096 partial sums of shared memory).
+     */
+    static int valueThreads(int headDim, int perKv) {
+        return headDim * Math.max(1, Math.min(1024, 4096 / perKv) / headDim);
+    }
+
+    /** Whether {@code lanes} adjacent threads of a token can add their parts with subgroup shuffles (1) or not (0). */
+    final int shuffle(int lanes) {
+        return Integer.bitCount(lanes) == 1 && lanes <= device.info().subgroupSize() ? 1 : 0;
+    }
+
+    /** q.K^T over a dense fp32 ({@code half} false) or fp16 layout: the dense caches' and every prompt buffer's. */
+    final ComputeKernel denseScoresKernel(boolean half) {
+        int seg = Math.min(32, hd);
+        return kernels.get("dense_scores", 3, 7, hd, perKv, half ? 1 : 0, seg, shuffle(hd / seg));
+    }
+
+    /** p.V over a dense layout, chunks of {@link #DENSE_CHUNK} tokens. */
+    final ComputeKernel denseValuesKernel(boolean half) {
+        return kernels.get("dense_values", 3, 6, hd, perKv, half ? 1 : 0, DENSE_CHUNK, valueThreads(hd, perKv));
+    }
+
+    /** Records q.K^T over a dense layout (element (t, kvHead, c) at base + kvHead * headStride + t * tokenStride + c, in words). */
+    final void recordDenseScores(ComputeKernel kernel, long set, int n, int base, int headStride, int tokenStride) {
+        int tokensPerGroup = SCORE_THREADS / (hd / Math.min(32, hd));
+        batch.dispatch(kernel, set, new int[]{n, base, headStride, tokenStride, capacity,
+                floatBits((float) (1 / Math.sqrt(hd))), qIo()}, ceilDiv(n, SCORE_STEPS * tokensPerGroup), g.kvHeads(), 1);
+    }
+
+    /** Records p.V over a dense layout and the reduction of its chunks. */
+    final void recordDenseValues(ComputeKernel kernel, long set, int n, int base, int headStride, int tokenStride) {
+        int chunks = ceilDiv(n, DENSE_CHUNK);
+        batch.dispatch(kernel, set, new int[]{n, base, headStride, tokenStride, capacity, g.heads()}, chunks, g.kvHeads(), 1)
+                .barrier();
+        recordReduce(chunks);
     }
 
     static int ceilDiv(long a, int b) {

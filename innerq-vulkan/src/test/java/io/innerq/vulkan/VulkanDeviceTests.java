@@ -45,7 +45,7 @@ class VulkanDeviceTests {
                     .copy(in, 0, gpu, 0, 8L * n)
                     .barrier()
                     .timestamp(queries, 0)
-                    .dispatch(kernel, pool.set(kernel, gpu, sum), new int[]{n, 2, 0}, (n + 255) / 256, 1, 1)
+                    .dispatch(kernel, pool.set(kernel, gpu, sum), new int[]{n, 2, 0}, (n + 63) / 64, 1, 1)
                     .barrier()
                     .timestamp(queries, 1)
                     .copy(sum, 0, out, 0, 4L * n)
