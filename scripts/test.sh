@@ -5,16 +5,19 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 source scripts/java-env.sh
+source scripts/vulkan-env.sh
 
 ./mvnw -B -ntp install "$@"
 
 # End to end: the executable a user runs prints the reference greedy text of stories260K.
 model=${INNERQ_TEST_MODEL:-../shared/models/stories260K.gguf}
 expected=$'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily'
-actual=$(./innerq generate --model "$model" --prompt "Once upon a time" --temperature 0 2>/dev/null)
-if [[ "$actual" != "$expected" ]]; then
-  echo "end-to-end check FAILED: ./innerq generate printed:" >&2
-  printf '%s\n' "$actual" >&2
-  exit 1
-fi
-echo "end-to-end check passed: ./innerq generate printed the reference text"
+for backend in cpu vulkan; do
+  actual=$(./innerq generate --model "$model" --prompt "Once upon a time" --temperature 0 --backend $backend 2>/dev/null)
+  if [[ "$actual" != "$expected" ]]; then
+    echo "end-to-end check FAILED: ./innerq generate --backend $backend printed:" >&2
+    printf '%s\n' "$actual" >&2
+    exit 1
+  fi
+  echo "end-to-end check passed: ./innerq generate --backend $backend printed the reference text"
+done

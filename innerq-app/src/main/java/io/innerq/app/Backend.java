@@ -7,6 +7,9 @@ import io.innerq.cpu.VectorMatVec;
 import io.innerq.port.out.KvCachePort;
 import io.innerq.port.out.MatVecPort;
 import io.innerq.tensor.ScalarMatVec;
+import io.innerq.vulkan.KernelLibrary;
+import io.innerq.vulkan.VulkanDevice;
+import io.innerq.vulkan.VulkanKvCaches;
 
 import java.util.Locale;
 
@@ -15,7 +18,9 @@ public record Backend(String name, MatVecPort matVec, KvCachePort caches, AutoCl
         implements AutoCloseable {
 
     /**
-     * @param name    {@code cpu} (Vector API kernels; matrix products and attention split across threads) or
+     * @param name    {@code cpu} (Vector API kernels; matrix products and attention split across threads),
+     *                {@code vulkan} (the KV cache and attention on a Vulkan device, resident there; matrix products
+     *                on the CPU; the device from {@code innerq.vulkan.device}, else the best one found) or
      *                {@code scalar} (the single-threaded reference ports)
      * @param threads worker threads for {@code cpu}; 0 for one per available core
      */
@@ -26,9 +31,20 @@ public record Backend(String name, MatVecPort matVec, KvCachePort caches, AutoCl
                 var workers = new CpuWorkers(n); // shared by the products and the attention, called in turn
                 yield new Backend("cpu", new VectorMatVec(workers), new VectorKvCaches(workers), workers);
             }
+            case "vulkan" -> {
+                var device = VulkanDevice.open(VulkanDevice.Options.fromSystemProperties());
+                var kernels = new KernelLibrary(device);
+                int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+                var workers = new CpuWorkers(n);
+                yield new Backend("vulkan", new VectorMatVec(workers), new VulkanKvCaches(kernels), () -> {
+                    workers.close();
+                    kernels.close();
+                    device.close();
+                });
+            }
             case "scalar" -> new Backend("scalar", new ScalarMatVec(), new ReferenceKvCaches(), () -> { });
             default -> throw new IllegalArgumentException(
-                    "unknown backend '%s': use cpu or scalar".formatted(name));
+                    "unknown backend '%s': use cpu, vulkan or scalar".formatted(name));
         };
     }
 

@@ -73,7 +73,7 @@ public abstract class ForwardContractTests {
         assertThat("Once upon a time" + result.text()).isEqualTo(REFERENCE);
     }
 
-    List<KvMode> modes() {
+    protected List<KvMode> modes() {
         return KvMode.all();
     }
 

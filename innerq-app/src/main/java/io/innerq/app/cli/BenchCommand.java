@@ -109,8 +109,8 @@ final class BenchCommand {
     }
 
     /**
-     * {@code bench attention [--backend cpu] [AttentionBenchmark options]}: attention alone, Llama-3-8B shapes, every
-     * cache mode in one run.
+     * {@code bench attention [--backend cpu|vulkan] [options]}: attention alone, Llama-3-8B shapes, every cache mode in
+     * one run ({@link io.innerq.cpu.AttentionBenchmark}, {@link io.innerq.vulkan.VulkanAttentionBenchmark}).
      */
     private static int attention(List<String> args, PrintStream out) {
         var rest = new ArrayList<String>();
@@ -122,12 +122,12 @@ final class BenchCommand {
                 rest.add(args.get(i));
             }
         }
-        if (!backend.equals("cpu")) {
-            throw new CliArguments.UsageException("bench attention runs on --backend cpu; '" + backend
-                    + "' is not available in this build");
-        }
         out.flush();
-        io.innerq.cpu.AttentionBenchmark.main(rest.toArray(String[]::new));
+        switch (backend) {
+            case "cpu" -> io.innerq.cpu.AttentionBenchmark.main(rest.toArray(String[]::new));
+            case "vulkan" -> io.innerq.vulkan.VulkanAttentionBenchmark.run(rest.toArray(String[]::new), out);
+            default -> throw new CliArguments.UsageException("bench attention runs on --backend cpu or vulkan, not '" + backend + "'");
+        }
         return 0;
     }
 

@@ -19,7 +19,7 @@ public final class Cli {
               info      --model FILE                     model metadata, shapes and tensor types
               generate  --model FILE --prompt TEXT       complete a prompt
                         [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
-                        [--repeat-penalty R] [--seed S] [--stop TEXT] [--kv MODE] [--threads N] [--backend cpu|scalar]
+                        [--repeat-penalty R] [--seed S] [--stop TEXT] [--kv MODE] [--threads N] [--backend cpu|vulkan|scalar]
                         [--chat [--system TEXT]]
               eval      --model FILE --text FILE [--kv MODE,...|all] [--chunk N] [--max-windows N]
                         [--prefill N] [--out PREFIX] [--json]
@@ -29,7 +29,7 @@ public final class Cli {
               bench decode [--model FILE] [--backends scalar,cpu] [--kv MODE,...] [--tokens N] [--runs N]
                         [--context-file FILE --context N]
                                                          decode speed of each model, backend and KV mode
-              bench attention [--backend cpu] [--contexts 1k,...,32k] [--modes MODE,...|all] [--runs N]
+              bench attention [--backend cpu|vulkan] [--contexts 1k,...,32k] [--modes MODE,...|all] [--runs N] [--json]
                                                          attention alone, Llama-3-8B shapes, every KV mode
               bench serve [--model FILE] [--clients N] [--seconds N] [--max-requests N] [--max-tokens N]
                         [--concurrency N] [--kv-budget SIZE] [--kv MODE] [--threads N]
