@@ -1,18 +1,20 @@
 #version 450
 // q.K^T over a dense fp32 or fp16 cache: scores[h][t] = scale * q_h . K[t] for the query heads of one KV head
-// (workgroup y), tokens [0, n). A thread takes SEG channels of one token for all PER_KV heads, so the cache is read
-// once per KV head; partial dot products meet in shared memory. A workgroup takes STEPS * TOKENS consecutive tokens.
-// Word (t, kvHead, c) of K: kBase + kvHead * headStride + t * tokenStride + c (fp32) or + c / 2 (fp16, two per word).
-// With SHUFFLE the SEGS threads of a token (adjacent, in one subgroup) add their parts by subgroup shuffles.
+// (workgroup y), tokens [0, n). A thread takes SEG channels of one token for all PER_KV heads (its slice of q stays
+// in registers), so the cache is read once per KV head, in 16-byte loads, adjacent threads reading adjacent bytes.
+// The SEGS threads of a token add their parts by subgroup shuffles (SHUFFLE) or in shared memory. A workgroup takes
+// STEPS * TOKENS consecutive tokens. Word (t, kvHead, c) of K: kBase + kvHead * headStride + t * tokenStride + c
+// (fp32) or + c / 2 (fp16, two per word); kBase, headStride and tokenStride are multiples of 4 words.
 #extension GL_KHR_shader_subgroup_shuffle : require
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint HEAD_DIM = 128;
 layout(constant_id = 1) const uint PER_KV = 4;
 layout(constant_id = 2) const uint HALF = 0;
-layout(constant_id = 3) const uint SEG = 32;          // channels per thread; divides HEAD_DIM, a multiple of 4
+layout(constant_id = 3) const uint SEG = 8;           // channels per thread: 8 (fp16) or 4 (fp32), or HEAD_DIM if less
 layout(constant_id = 4) const uint SHUFFLE = 1;
-layout(std430, binding = 0) readonly buffer Cache { uint cache[]; };
-layout(std430, binding = 1) readonly buffer Query { float q[]; };
+layout(constant_id = 5) const uint STEPS = 4;
+layout(std430, binding = 0) readonly buffer Cache { uvec4 cache[]; };
+layout(std430, binding = 1) readonly buffer Query { vec4 q[]; };
 layout(std430, binding = 2) writeonly buffer Scores { float scores[]; };
 layout(push_constant) uniform Push {
     uint n; uint kBase; uint headStride; uint tokenStride; uint scoreStride; float scale; uint qBase;
@@ -21,23 +23,21 @@ layout(push_constant) uniform Push {
 const uint MAX_PER_KV = 8;
 const uint SEGS = HEAD_DIM / SEG;
 const uint TOKENS = 256 / SEGS;
-const uint STEPS = 4;
-const uint Q4 = SEG / 4 + 1;                          // padded against bank conflicts
-shared vec4 qs[PER_KV * SEGS * Q4];
+const uint VECS = SEG / 4;                            // vec4s of q per head in a thread's slice
 shared float red[SHUFFLE == 1u ? 1u : 256u * PER_KV];
 
 void main() {
     uint lid = gl_LocalInvocationID.x;
     uint kvh = gl_WorkGroupID.y;
     uint h0 = kvh * PER_KV;
-    for (uint i = lid; i < PER_KV * HEAD_DIM; i += 256u) {
-        uint j = i / HEAD_DIM;
-        uint c = i % HEAD_DIM;
-        qs[(j * SEGS + c / SEG) * Q4 + (c % SEG) / 4u][c & 3u] = q[pc.qBase + h0 * HEAD_DIM + i];
-    }
-    barrier();
     uint tl = lid / SEGS;
     uint sg = lid % SEGS;
+    vec4 qr[MAX_PER_KV * 2];
+    for (uint j = 0u; j < PER_KV; j++) {
+        for (uint k = 0u; k < VECS; k++) {
+            qr[j * VECS + k] = q[(pc.qBase + (h0 + j) * HEAD_DIM + sg * SEG) / 4u + k];
+        }
+    }
     for (uint step = 0u; step < STEPS; step++) {
         uint first = (gl_WorkGroupID.x * STEPS + step) * TOKENS;
         uint t = first + tl;
@@ -45,15 +45,19 @@ void main() {
         for (uint j = 0u; j < PER_KV; j++) {
             acc[j] = 0.0;
         }
-        if (tl < TOKENS && t < pc.n) {
-            uint row = pc.kBase + kvh * pc.headStride + t * pc.tokenStride;
-            for (uint k = 0u; k < SEG / 4u; k++) {
-                uint c = sg * SEG + 4u * k;
-                vec4 key = HALF == 1u
-                        ? vec4(unpackHalf2x16(cache[row + c / 2u]), unpackHalf2x16(cache[row + c / 2u + 1u]))
-                        : uintBitsToFloat(uvec4(cache[row + c], cache[row + c + 1u], cache[row + c + 2u], cache[row + c + 3u]));
+        if (t < pc.n) {
+            uint row = pc.kBase + kvh * pc.headStride + t * pc.tokenStride;   // words
+            if (HALF == 1u) {
+                uvec4 w = cache[(row + sg * SEG / 2u) / 4u];          // SEG = 8: eight halves
+                vec4 a = vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y));
+                vec4 b = vec4(unpackHalf2x16(w.z), unpackHalf2x16(w.w));
                 for (uint j = 0u; j < PER_KV; j++) {
-                    acc[j] += dot(qs[(j * SEGS + sg) * Q4 + k], key);
+                    acc[j] = dot(qr[j * 2u], a) + dot(qr[j * 2u + 1u], b);
+                }
+            } else {
+                vec4 k = uintBitsToFloat(cache[(row + sg * SEG) / 4u]); // SEG = 4
+                for (uint j = 0u; j < PER_KV; j++) {
+                    acc[j] = dot(qr[j], k);
                 }
             }
         }
@@ -71,17 +75,17 @@ void main() {
             continue;
         }
         for (uint j = 0u; j < PER_KV; j++) {
-            red[lid * PER_KV + j] = acc[j];
+            red[j * 256u + lid] = acc[j];
         }
         barrier();
         for (uint k = lid; k < TOKENS * PER_KV; k += 256u) {
-            uint tt = k / PER_KV;
-            uint j = k % PER_KV;
+            uint j = k / TOKENS;
+            uint tt = k % TOKENS;
             uint token = first + tt;
             if (token < pc.n) {
                 float s = 0.0;
                 for (uint g = 0u; g < SEGS; g++) {
-                    s += red[(tt * SEGS + g) * PER_KV + j];
+                    s += red[j * 256u + tt * SEGS + g];
                 }
                 scores[(h0 + j) * pc.scoreStride + token] = s * pc.scale;
             }

@@ -16,6 +16,7 @@ layout(constant_id = 3) const uint BITS = 3;
 layout(constant_id = 4) const uint MODE = 0;
 layout(constant_id = 5) const uint NORM = 1;
 layout(constant_id = 6) const uint SHUFFLE = 1;
+layout(constant_id = 7) const uint STEPS = 4;          // steps of TOKENS tokens a workgroup takes
 layout(std430, binding = 0) readonly buffer Cache { uint cache[]; };
 layout(std430, binding = 1) readonly buffer Query { float q[]; };
 layout(std430, binding = 2) writeonly buffer Scores { float scores[]; };
@@ -29,7 +30,7 @@ layout(push_constant) uniform Push {
 const uint MAX_PER_KV = 8;
 const uint GROUPS = HEAD_DIM / GROUP;
 const uint TOKENS = 256 / GROUPS;                 // tokens per step
-const uint STEPS = 4;
+
 const uint WORDS = (GROUP * BITS + 31u) / 32u;
 const uint Q4 = GROUP / 4 + 1;                    // vec4s per (head, group) in shared memory, padded against bank conflicts
 shared vec4 qs[PER_KV * GROUPS * Q4];             // q
@@ -40,6 +41,37 @@ shared float red[SHUFFLE == 1u ? 1u : 256u * PER_KV];
 // Code i of the group at word base (i constant after unrolling: 2-, 4- and 8-bit codes never straddle words).
 float code(uint base, uint i, bool signedCodes) {
     return codeValue(fieldAt(base, i, BITS), BITS, signedCodes);
+}
+
+// Groups of up to 8 words are loaded into registers one step ahead of their use, so that a thread's next loads are
+// in flight while it computes.
+const bool AHEAD = WORDS <= 8u;
+
+// Code i of a group held in registers.
+float codeIn(uint w[8], uint i, bool signedCodes) {
+    uint bit = i * BITS;
+    uint word = bit >> 5;
+    uint shift = bit & 31u;
+    uint f = w[word] >> shift;
+    if (shift + BITS > 32u) {
+        f |= w[word + 1u] << (32u - shift);
+    }
+    return codeValue(f & ((1u << BITS) - 1u), BITS, signedCodes);
+}
+
+// The words and stored scale of token t's group kg when t is a quantized key (scale 0 and no loads otherwise).
+void fetch(uint t, uint kvh, uint kg, out uint w[8], out uint scaleBits) {
+    scaleBits = 0u;
+    for (uint k = 0u; k < 8u; k++) {
+        w[k] = 0u;
+    }
+    if (AHEAD && t < pc.n && t >= pc.sinkEnd && t < pc.kEnd) {
+        uint g = (kvh * pc.maxKeyTokens + t - pc.sink) * GROUPS + kg;
+        for (uint k = 0u; k < WORDS; k++) {
+            w[k] = cache[pc.codes + g * WORDS + k];
+        }
+        scaleBits = halfAt(pc.scales, g);
+    }
 }
 
 void main() {
@@ -67,9 +99,15 @@ void main() {
     }
     uint tl = lid / GROUPS;
     uint kg = lid % GROUPS;
+    uint words[8];
+    uint scaleBits;
+    fetch(gl_WorkGroupID.x * STEPS * TOKENS + tl, kvh, kg, words, scaleBits);
     for (uint step = 0u; step < STEPS; step++) {
         uint first = (gl_WorkGroupID.x * STEPS + step) * TOKENS;
         uint t = first + tl;
+        uint nextWords[8];
+        uint nextScale;
+        fetch(step + 1u < STEPS ? t + TOKENS : pc.n, kvh, kg, nextWords, nextScale);
         float acc[MAX_PER_KV];
         for (uint j = 0u; j < PER_KV; j++) {
             acc[j] = 0.0;
@@ -78,15 +116,18 @@ void main() {
             if (t >= pc.sinkEnd && t < pc.kEnd) {
                 uint g = (kvh * pc.maxKeyTokens + t - pc.sink) * GROUPS + kg;
                 uint base = pc.codes + g * WORDS;
-                uint sb = halfAt(pc.scales, g);
+                uint sb = AHEAD ? scaleBits : halfAt(pc.scales, g);
                 bool sym = (sb & ASYMMETRIC_FLAG) == 0u;
                 float part[MAX_PER_KV];
                 for (uint j = 0u; j < PER_KV; j++) {
                     part[j] = 0.0;
                 }
                 for (uint k = 0u; k < GROUP / 4u; k++) {
-                    vec4 c = vec4(code(base, 4u * k, sym), code(base, 4u * k + 1u, sym),
-                                  code(base, 4u * k + 2u, sym), code(base, 4u * k + 3u, sym));
+                    vec4 c = AHEAD
+                            ? vec4(codeIn(words, 4u * k, sym), codeIn(words, 4u * k + 1u, sym),
+                                   codeIn(words, 4u * k + 2u, sym), codeIn(words, 4u * k + 3u, sym))
+                            : vec4(code(base, 4u * k, sym), code(base, 4u * k + 1u, sym),
+                                   code(base, 4u * k + 2u, sym), code(base, 4u * k + 3u, sym));
                     for (uint j = 0u; j < PER_KV; j++) {
                         part[j] += dot(qf[(j * GROUPS + kg) * Q4 + k], c);
                     }
@@ -110,6 +151,8 @@ void main() {
                 }
             }
         }
+        words = nextWords;
+        scaleBits = nextScale;
         if (SHUFFLE == 1u) {
             for (uint m = 1u; m < GROUPS; m <<= 1) {
                 for (uint j = 0u; j < PER_KV; j++) {

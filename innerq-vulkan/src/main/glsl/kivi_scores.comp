@@ -14,6 +14,7 @@ layout(constant_id = 1) const uint PER_KV = 4;
 layout(constant_id = 2) const uint GROUP = 32;
 layout(constant_id = 3) const uint BITS = 2;
 layout(constant_id = 4) const uint SEG = 32;          // channels per thread; divides HEAD_DIM
+layout(constant_id = 5) const uint STEPS = 4;         // steps of TOKENS tokens a workgroup takes
 layout(std430, binding = 0) readonly buffer Cache { uint cache[]; };
 layout(std430, binding = 1) readonly buffer Query { float q[]; };
 layout(std430, binding = 2) writeonly buffer Scores { float scores[]; };
@@ -25,7 +26,7 @@ layout(push_constant) uniform Push {
 const uint MAX_PER_KV = 8;
 const uint SEGS = HEAD_DIM / SEG;
 const uint TOKENS = 256 / SEGS;                       // tokens per step
-const uint STEPS = 4;
+
 const uint WORDS = (GROUP * BITS + 31u) / 32u;
 const uint MASK = (1u << BITS) - 1u;
 shared float qs[MAX_PER_KV * 256];

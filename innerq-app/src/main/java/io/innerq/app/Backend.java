@@ -13,39 +13,62 @@ import io.innerq.vulkan.VulkanKvCaches;
 
 import java.util.Locale;
 
-/** The ports a generator runs on, chosen by name. Closing it stops its worker threads. */
-public record Backend(String name, MatVecPort matVec, KvCachePort caches, AutoCloseable resources)
-        implements AutoCloseable {
+/**
+ * The ports a generator runs on, chosen by name. Closing it stops its worker threads (and closes a Vulkan device it
+ * opened itself).
+ *
+ * @param fallbackCaches for a GPU backend, caches on the CPU that a generation can move to when the GPU fails before
+ *                       its first token (with the same matrix products); null otherwise
+ */
+public record Backend(String name, MatVecPort matVec, KvCachePort caches, KvCachePort fallbackCaches,
+                      AutoCloseable resources) implements AutoCloseable {
 
     /**
      * @param name    {@code cpu} (Vector API kernels; matrix products and attention split across threads),
      *                {@code vulkan} (the KV cache and attention on a Vulkan device, resident there; matrix products
      *                on the CPU; the device from {@code innerq.vulkan.device}, else the best one found) or
      *                {@code scalar} (the single-threaded reference ports)
-     * @param threads worker threads for {@code cpu}; 0 for one per available core
+     * @param threads worker threads for {@code cpu} and {@code vulkan}; 0 for one per available core
      */
     public static Backend open(String name, int threads) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "cpu" -> {
-                int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-                var workers = new CpuWorkers(n); // shared by the products and the attention, called in turn
-                yield new Backend("cpu", new VectorMatVec(workers), new VectorKvCaches(workers), workers);
+                var workers = new CpuWorkers(threads(threads)); // shared by the products and the attention, called in turn
+                yield new Backend("cpu", new VectorMatVec(workers), new VectorKvCaches(workers), null, workers);
             }
             case "vulkan" -> {
                 var device = VulkanDevice.open(VulkanDevice.Options.fromSystemProperties());
                 var kernels = new KernelLibrary(device);
-                int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-                var workers = new CpuWorkers(n);
-                yield new Backend("vulkan", new VectorMatVec(workers), new VulkanKvCaches(kernels), () -> {
-                    workers.close();
+                try {
+                    Backend b = vulkan(new VulkanKvCaches(kernels), threads);
+                    yield new Backend(b.name, b.matVec, b.caches, b.fallbackCaches, () -> {
+                        b.close();
+                        kernels.close();
+                        device.close();
+                    });
+                } catch (RuntimeException e) {
                     kernels.close();
                     device.close();
-                });
+                    throw e;
+                }
             }
-            case "scalar" -> new Backend("scalar", new ScalarMatVec(), new ReferenceKvCaches(), () -> { });
+            case "scalar" -> new Backend("scalar", new ScalarMatVec(), new ReferenceKvCaches(), null, () -> { });
             default -> throw new IllegalArgumentException(
                     "unknown backend '%s': use cpu, vulkan or scalar".formatted(name));
         };
+    }
+
+    /**
+     * KV caches and attention from {@code gpuCaches} (a device shared with other backends; not closed by this one),
+     * matrix products on {@code threads} CPU workers, and CPU caches on the same workers as the fallback.
+     */
+    public static Backend vulkan(KvCachePort gpuCaches, int threads) {
+        var workers = new CpuWorkers(threads(threads));
+        return new Backend("vulkan", new VectorMatVec(workers), gpuCaches, new VectorKvCaches(workers), workers);
+    }
+
+    private static int threads(int threads) {
+        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
     }
 
     @Override

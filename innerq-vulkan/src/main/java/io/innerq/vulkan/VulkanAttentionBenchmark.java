@@ -97,6 +97,9 @@ public final class VulkanAttentionBenchmark {
             Arrays.fill(q, 0.05f);
             cache.io.write(4L * cache.qIo(), q, 0, q.length);
             CommandBatch batch = cache.batch();
+            batch.begin();
+            cache.recordQueryUpload();
+            batch.submitAndWait();
             double[] scores = new double[o.runs()];
             double[] values = new double[o.runs()];
             for (int r = -1; r < o.runs(); r++) {

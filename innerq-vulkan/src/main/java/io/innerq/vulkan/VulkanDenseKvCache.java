@@ -37,7 +37,7 @@ final class VulkanDenseKvCache extends VulkanKvCache {
             for (int l = 0; l < layers.length; l++) {
                 layers[l] = VulkanBuffer.deviceLocal(device, 4L * 2 * geometry.kvHeads() * headStride);
                 appendSets[l] = pool.set(append, layers[l], io);
-                scoreSets[l] = pool.set(scoresKernel, layers[l], io, scores);
+                scoreSets[l] = pool.set(scoresKernel, layers[l], query, scores);
                 valueSets[l] = pool.set(valuesKernel, layers[l], scores, partial);
             }
         } catch (RuntimeException e) {
@@ -59,7 +59,7 @@ final class VulkanDenseKvCache extends VulkanKvCache {
 
     @Override
     void recordScores(int layer, int n) {
-        recordDenseScores(scoresKernel, scoreSets[layer], n, 0, (int) headStride, wordsPerToken);
+        recordDenseScores(scoresKernel, half, scoreSets[layer], n, 0, (int) headStride, wordsPerToken);
     }
 
     @Override

@@ -114,7 +114,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         quantKeys = kernels.get("innerq_quantize_keys", 3, 14, hd, kGroup, config.keyBits(), mode(config.keyMode()), norm);
         quantValues = kernels.get("innerq_quantize_values", 3, 13, hd, vGroup, config.valueBits(), mode(config.valueMode()));
         scoresKernel = kernels.get("innerq_scores", 3, 16, hd, perKv, kGroup, config.keyBits(), mode(config.keyMode()), norm,
-                shuffle(kGroups));
+                shuffle(kGroups), SCORE_STEPS);
         valuesKernel = kernels.get("innerq_values", 3, 16, hd, perKv, vGroup, config.valueBits(), mode(config.valueMode()),
                 valueThreads(hd, perKv));
         denseScores = denseScoresKernel(false);
@@ -139,7 +139,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
                 factorsRingSet[l] = pool.set(factorKernel, layer, layer);
                 keysRingSet[l] = pool.set(quantKeys, layer, layer, counterBuffer);
                 valuesRingSet[l] = pool.set(quantValues, layer, layer, counterBuffer);
-                scoreSet[l] = pool.set(scoresKernel, layer, io, scores);
+                scoreSet[l] = pool.set(scoresKernel, layer, query, scores);
                 valueSet[l] = pool.set(valuesKernel, layer, scores, partial);
             }
             // fresh storage: scale and zero slots are OR-ed into, and unwritten factors read as 1 (the shaders divide by them)
@@ -185,7 +185,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         VulkanBuffer cache = layers[layer];
         return new Prompt(b, tokens, pool.set(append, b, io), pool.set(move, cache, b), pool.set(factorKernel, cache, b),
                 pool.set(quantKeys, cache, b, counters), pool.set(quantValues, cache, b, counters),
-                pool.set(denseScores, b, io, scores), pool.set(denseValues, b, scores, partial));
+                pool.set(denseScores, b, query, scores), pool.set(denseValues, b, scores, partial));
     }
 
     /** The prompt buffer of {@code layer} with room for token {@code t}: made, or doubled (copy recorded), as needed. */
@@ -350,12 +350,12 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
     @Override
     void recordScores(int layer, int n) {
         if (prefilling()) {
-            recordDenseScores(denseScores, prompt[layer].scores(), n, 0, hd, 2 * kvDim);
+            recordDenseScores(denseScores, false, prompt[layer].scores(), n, 0, hd, 2 * kvDim);
             return;
         }
         batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, Math.min(n, sink), Math.min(n, keyEnd[layer]), sink,
                 sinkSlots, ringSlots, maxKeyTokens, sinkK, ringK, keyCodes, keyScales, keyZeros, factors, capacity,
-                floatBits((float) (1 / Math.sqrt(hd))), qIo()}, ceilDiv(n, SCORE_STEPS * (SCORE_THREADS / kGroups)), kvHeads, 1);
+                floatBits((float) (1 / Math.sqrt(hd))), 0}, ceilDiv(n, SCORE_STEPS * (SCORE_THREADS / kGroups)), kvHeads, 1);
     }
 
     @Override

@@ -98,7 +98,7 @@ final class VulkanKiviKvCache extends VulkanKvCache {
         toResidual = kernels.get("kivi_residual", 2, 11, hd);
         quantKeys = kernels.get("kivi_quantize_keys", 2, 11, hd, kGroup, bits);
         quantValues = kernels.get("kivi_quantize_values", 2, 11, hd, vGroup, bits);
-        scoresKernel = kernels.get("kivi_scores", 3, 11, hd, perKv, kGroup, bits, seg);
+        scoresKernel = kernels.get("kivi_scores", 3, 11, hd, perKv, kGroup, bits, seg, SCORE_STEPS);
         valuesKernel = kernels.get("kivi_values", 3, 10, hd, perKv, vGroup, bits, CHUNK, valueThreads(hd, perKv));
         denseScores = denseScoresKernel(false);
         denseValues = denseValuesKernel(false);
@@ -117,7 +117,7 @@ final class VulkanKiviKvCache extends VulkanKvCache {
                 residualSet[l] = pool.set(toResidual, layer, io);
                 keysRingSet[l] = pool.set(quantKeys, layer, layer);
                 valuesRingSet[l] = pool.set(quantValues, layer, layer);
-                scoreSet[l] = pool.set(scoresKernel, layer, io, scores);
+                scoreSet[l] = pool.set(scoresKernel, layer, query, scores);
                 valueSet[l] = pool.set(valuesKernel, layer, scores, partial);
             }
             // fresh storage: scale and zero slots are OR-ed into
@@ -146,7 +146,7 @@ final class VulkanKiviKvCache extends VulkanKvCache {
         VulkanBuffer b = VulkanBuffer.deviceLocal(device, 8L * tokens * kvDim);
         VulkanBuffer cache = layers[layer];
         return new Prompt(b, tokens, pool.set(append, b, io), pool.set(toResidual, cache, b), pool.set(quantKeys, cache, b),
-                pool.set(quantValues, cache, b), pool.set(denseScores, b, io, scores), pool.set(denseValues, b, scores, partial));
+                pool.set(quantValues, cache, b), pool.set(denseScores, b, query, scores), pool.set(denseValues, b, scores, partial));
     }
 
     /** The prompt buffer of {@code layer} with room for token {@code t}: made, or doubled (copy recorded), as needed. */
@@ -283,12 +283,12 @@ final class VulkanKiviKvCache extends VulkanKvCache {
     @Override
     void recordScores(int layer, int n) {
         if (prefilling()) {
-            recordDenseScores(denseScores, prompt[layer].scores(), n, 0, hd, 2 * kvDim);
+            recordDenseScores(denseScores, false, prompt[layer].scores(), n, 0, hd, 2 * kvDim);
             return;
         }
         int tokensPerGroup = SCORE_THREADS / (hd / seg);
         batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, Math.min(n, keyEnd[layer]), keySlots, maxKeyGroups, ringK,
-                keyCodes, keyScales, keyZeros, capacity, floatBits((float) (1 / Math.sqrt(hd))), qIo()},
+                keyCodes, keyScales, keyZeros, capacity, floatBits((float) (1 / Math.sqrt(hd))), 0},
                 ceilDiv(n, SCORE_STEPS * tokensPerGroup), kvHeads, 1);
     }
 

@@ -10,14 +10,15 @@ import io.innerq.port.out.KvCachePort.CacheGeometry;
  * append and flushes), q.K^T, softmax, p.V and the reduction into one submission, waits, and reads the output.
  * The cache stays on the GPU between tokens; per step only k, v, q and out cross the bus.
  *
- * <p>I/O buffer (host-visible, fp32): {@code k [kvDim] | v [kvDim] | q [heads * headDim] | out [heads * headDim]}.
+ * <p>I/O buffer (host-visible, fp32): {@code k [kvDim] | v [kvDim] | q [heads * headDim] | out [heads * headDim]};
+ * q is copied to a device-local buffer before the kernels read it (many workgroups read it).
  * Scores: fp32 {@code [head][capacity]}, softmax in place. Partial sums: fp32 {@code [chunk][head][headDim]}.
  */
 abstract class VulkanKvCache implements KvCache {
 
     static final int SCORE_THREADS = 256;
-    /** Steps of tokens a q.K^T workgroup takes in turn. */
-    static final int SCORE_STEPS = 4;
+    /** Steps of tokens a q.K^T workgroup takes in turn ({@code innerq.vulkan.score-steps}, for tuning). */
+    static final int SCORE_STEPS = Integer.getInteger("innerq.vulkan.score-steps", 4);
     /** Tokens of a dense p.V chunk. */
     static final int DENSE_CHUNK = 256;
 
@@ -31,6 +32,7 @@ abstract class VulkanKvCache implements KvCache {
     protected final int perKv;
     protected final int[] length;
     protected final VulkanBuffer io;
+    protected final VulkanBuffer query;
     protected final VulkanBuffer scores;
     protected final VulkanBuffer partial;
     protected final DescriptorPool pool;
@@ -54,29 +56,32 @@ abstract class VulkanKvCache implements KvCache {
         this.kvDim = geometry.kvDim();
         this.qDim = geometry.heads() * hd;
         this.perKv = geometry.groupSize();
-        if (perKv > 8 || hd > 256 || hd % 4 != 0) {
-            throw new IllegalArgumentException(("the Vulkan caches take head_dim up to 256 (a multiple of 4) and up to 8 query heads "
+        if (perKv > 8 || hd > 256 || hd % 8 != 0) {
+            throw new IllegalArgumentException(("the Vulkan caches take head_dim up to 256 (a multiple of 8) and up to 8 query heads "
                     + "per KV head; this model has head_dim %d and %d: use the CPU backend").formatted(hd, perKv));
         }
         this.length = new int[geometry.layers()];
         VulkanBuffer ioBuffer = null;
+        VulkanBuffer queryBuffer = null;
         VulkanBuffer scoreBuffer = null;
         VulkanBuffer partialBuffer = null;
         DescriptorPool descriptors = null;
         CommandBatch commands = null;
         try {
             ioBuffer = VulkanBuffer.hostVisible(device, 4L * (2L * kvDim + 2L * qDim));
+            queryBuffer = VulkanBuffer.deviceLocal(device, 4L * qDim);
             scoreBuffer = VulkanBuffer.deviceLocal(device, 4L * geometry.heads() * capacity);
             partialBuffer = VulkanBuffer.deviceLocal(device, 4L * Math.max(1, maxChunks) * qDim);
             descriptors = new DescriptorPool(device, sets + 2, 4);
             commands = new CommandBatch(device);
         } catch (RuntimeException e) {
-            for (AutoCloseable c : new AutoCloseable[]{commands, descriptors, partialBuffer, scoreBuffer, ioBuffer}) {
+            for (AutoCloseable c : new AutoCloseable[]{commands, descriptors, partialBuffer, scoreBuffer, queryBuffer, ioBuffer}) {
                 closeQuietly(c);
             }
             throw e;
         }
         io = ioBuffer;
+        query = queryBuffer;
         scores = scoreBuffer;
         partial = partialBuffer;
         pool = descriptors;
@@ -121,10 +126,16 @@ abstract class VulkanKvCache implements KvCache {
         io.write(4L * qIo(), q, 0, qDim);
         batch.begin();
         recordPending();
+        recordQueryUpload();
         recordAttention(layer, position + 1);
         batch.submitAndWait();
         afterSubmit();
         io.read(4L * outIo(), out, 0, qDim);
+    }
+
+    /** Records copying q from the I/O buffer to the device-local query buffer (and a barrier). */
+    final void recordQueryUpload() {
+        batch.copy(io, 4L * qIo(), query, 0, 4L * qDim).barrier();
     }
 
     /** Runs a staged store on its own (before another store, or before the prompt ends). */
@@ -235,8 +246,13 @@ abstract class VulkanKvCache implements KvCache {
 
     /** q.K^T over a dense fp32 ({@code half} false) or fp16 layout: the dense caches' and every prompt buffer's. */
     final ComputeKernel denseScoresKernel(boolean half) {
-        int seg = Math.min(32, hd);
-        return kernels.get("dense_scores", 3, 7, hd, perKv, half ? 1 : 0, seg, shuffle(hd / seg));
+        int seg = denseSegment(half);
+        return kernels.get("dense_scores", 3, 7, hd, perKv, half ? 1 : 0, seg, shuffle(hd / seg), SCORE_STEPS);
+    }
+
+    /** Channels one thread of dense_scores reads: 16 bytes. */
+    static int denseSegment(boolean half) {
+        return half ? 8 : 4;
     }
 
     /** p.V over a dense layout, chunks of {@link #DENSE_CHUNK} tokens. */
@@ -245,10 +261,10 @@ abstract class VulkanKvCache implements KvCache {
     }
 
     /** Records q.K^T over a dense layout (element (t, kvHead, c) at base + kvHead * headStride + t * tokenStride + c, in words). */
-    final void recordDenseScores(ComputeKernel kernel, long set, int n, int base, int headStride, int tokenStride) {
-        int tokensPerGroup = SCORE_THREADS / (hd / Math.min(32, hd));
+    final void recordDenseScores(ComputeKernel kernel, boolean half, long set, int n, int base, int headStride, int tokenStride) {
+        int tokensPerGroup = SCORE_THREADS / (hd / denseSegment(half));
         batch.dispatch(kernel, set, new int[]{n, base, headStride, tokenStride, capacity,
-                floatBits((float) (1 / Math.sqrt(hd))), qIo()}, ceilDiv(n, SCORE_STEPS * tokensPerGroup), g.kvHeads(), 1);
+                floatBits((float) (1 / Math.sqrt(hd))), 0}, ceilDiv(n, SCORE_STEPS * tokensPerGroup), g.kvHeads(), 1);
     }
 
     /** Records p.V over a dense layout and the reduction of its chunks. */
@@ -278,6 +294,7 @@ abstract class VulkanKvCache implements KvCache {
         releaseStorage();
         closeQuietly(partial);
         closeQuietly(scores);
+        closeQuietly(query);
         closeQuietly(io);
     }
 

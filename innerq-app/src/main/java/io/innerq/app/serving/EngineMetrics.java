@@ -13,7 +13,9 @@ import java.util.concurrent.TimeUnit;
  * The engine's meters. Names as Prometheus shows them: {@code innerq_generation_active},
  * {@code innerq_generation_time_to_first_token_seconds}, {@code innerq_generation_decode_tokens_per_second},
  * {@code innerq_tokens_total{type}}, {@code innerq_generations_total{finish}}, {@code innerq_kv_used_bytes},
- * {@code innerq_kv_reserved_bytes}, {@code innerq_kv_budget_bytes}, {@code innerq_kv_bits_per_element{mode}}.
+ * {@code innerq_kv_reserved_bytes}, {@code innerq_kv_budget_bytes}, {@code innerq_kv_bits_per_element{mode}},
+ * {@code innerq_gpu_fallbacks_total} (generations moved to the CPU after a GPU failure, or while the GPU's circuit is
+ * open), {@code innerq_bulkhead_available_slots}.
  */
 final class EngineMetrics {
 
@@ -22,6 +24,7 @@ final class EngineMetrics {
     private final DistributionSummary decodeRate;
     private final Counter promptTokens;
     private final Counter completionTokens;
+    private final Counter fallbacks;
 
     EngineMetrics(MeterRegistry registry, InnerqEngine engine, int headDim) {
         this.registry = registry;
@@ -51,6 +54,18 @@ final class EngineMetrics {
                 .description("decode speed of each generation, after its first token").register(registry);
         promptTokens = tokens("prompt");
         completionTokens = tokens("completion");
+        fallbacks = Counter.builder("innerq.gpu.fallbacks").description("generations run on the CPU instead of the GPU")
+                .register(registry);
+        Gauge.builder("innerq.bulkhead.available.slots", engine, InnerqEngine::freeSlots)
+                .description("generation slots free now (the Resilience4j bulkhead's permits)").register(registry);
+    }
+
+    void fallback() {
+        fallbacks.increment();
+    }
+
+    double fallbackCount() {
+        return fallbacks.count();
     }
 
     private Counter tokens(String type) {

@@ -8,7 +8,8 @@ import java.util.Locale;
 /**
  * How the engine runs: which backend, how many generations at once, and the limits each one is held to.
  *
- * @param backend           {@code cpu} or {@code scalar} ({@code auto} is read as {@code cpu})
+ * @param backend           {@code auto} (a Vulkan GPU when one is found, else the CPU), {@code vulkan} (the KV cache
+ *                          and attention on a Vulkan device, the CPU as the fallback), {@code cpu} or {@code scalar}
  * @param threads           CPU threads for all slots together; 0 for one per available core
  * @param concurrency       generations that run at once, each in its own slot with its own backend
  * @param defaultKvMode     the cache mode of a request that names none
@@ -21,15 +22,15 @@ public record EngineSettings(String backend, int threads, int concurrency, KvMod
 
     public EngineSettings {
         if (backend == null) {
-            throw new IllegalArgumentException("the backend must be set (innerq.backend): cpu or scalar");
+            throw new IllegalArgumentException("the backend must be set (innerq.backend): auto, vulkan, cpu or scalar");
         }
         backend = switch (backend.strip().toLowerCase(Locale.ROOT)) {
-            case "auto", "cpu" -> "cpu";
+            case "auto" -> "auto";
+            case "cpu" -> "cpu";
+            case "vulkan" -> "vulkan";
             case "scalar" -> "scalar";
-            case "vulkan" -> throw new IllegalArgumentException(
-                    "innerq.backend=vulkan is not available in the service yet: use cpu (or auto) or scalar");
             default -> throw new IllegalArgumentException(
-                    "unknown backend '%s' (innerq.backend): use auto, cpu or scalar".formatted(backend));
+                    "unknown backend '%s' (innerq.backend): use auto, vulkan, cpu or scalar".formatted(backend));
         };
         if (threads < 0) {
             throw new IllegalArgumentException("innerq.threads must be >= 0 (0 for one per core), got " + threads);

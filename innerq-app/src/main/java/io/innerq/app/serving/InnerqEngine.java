@@ -2,6 +2,8 @@ package io.innerq.app.serving;
 
 import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.innerq.app.Backend;
 import io.innerq.cache.CapacityPlanner;
 import io.innerq.cache.InnerqConfig;
@@ -11,10 +13,14 @@ import io.innerq.engine.FinishReason;
 import io.innerq.engine.GenerationRequest;
 import io.innerq.engine.GenerationResult;
 import io.innerq.engine.Generator;
+import io.innerq.engine.TokenSink;
 import io.innerq.model.LlamaConfig;
 import io.innerq.model.LlamaModel;
 import io.innerq.port.out.KvCachePort.CacheGeometry;
+import io.innerq.vulkan.VulkanException;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
 import reactor.core.scheduler.Scheduler;
@@ -27,7 +33,9 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One model served to many callers: admission, bounded concurrency, a KV memory budget and a time limit around the
@@ -48,6 +56,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * fit is refused by {@link #prepare}; one that does not fit next to the running ones is refused by {@link #admit}
  * (both {@link KvBudgetExceededException}).
  *
+ * <h2>GPU and fallback</h2>
+ * With the Vulkan backend every slot keeps its cache and attention on one shared device and has CPU caches beside
+ * them (same matrix products). A generation whose GPU work fails before its first token is sent runs again on the CPU
+ * (nothing was sent, so nothing is duplicated); a Resilience4j {@link CircuitBreaker} counts those failures and,
+ * once open, sends generations straight to the CPU until a trial call on the GPU succeeds. A failure after text was
+ * sent ends that generation with the error.
+ *
  * <h2>Cancellation and time limit</h2>
  * A {@link GenerationListener} that returns false, or a stream whose subscriber cancels, stops the generation at
  * its next token and the generator closes its cache at once. Past {@code generationTimeout} the engine stops the
@@ -67,10 +82,18 @@ public final class InnerqEngine implements AutoCloseable {
     private final Scheduler streams;
     private final EngineMetrics metrics;
 
-    private record Slot(int index, Backend backend, TrackingKvCaches caches, Generator generator) {
+    /** A slot's ports; {@code fallback} and {@code fallbackCaches} are null without a GPU. */
+    private record Slot(int index, Backend backend, TrackingKvCaches caches, Generator generator,
+                        TrackingKvCaches fallbackCaches, Generator fallback) {
     }
 
-    private InnerqEngine(LlamaModel model, EngineSettings settings, MeterRegistry meters) {
+    private static final Logger log = LoggerFactory.getLogger(InnerqEngine.class);
+
+    private final GpuRuntime gpu;           // null without a GPU
+    private final CircuitBreaker gpuCircuit;
+
+    private InnerqEngine(LlamaModel model, EngineSettings settings, MeterRegistry meters, GpuRuntime gpu) {
+        this.gpu = gpu;
         this.model = model;
         this.settings = settings;
         String file = model.path().getFileName().toString();
@@ -88,9 +111,13 @@ public final class InnerqEngine implements AutoCloseable {
         this.freeSlots = new ArrayBlockingQueue<>(settings.concurrency());
         try {
             for (int i = 0; i < settings.concurrency(); i++) {
-                Backend backend = Backend.open(settings.backend(), settings.threadsPerSlot());
+                Backend backend = gpu != null
+                        ? Backend.vulkan(gpu.caches(), settings.threadsPerSlot())
+                        : Backend.open(settings.backend().equals("auto") ? "cpu" : settings.backend(), settings.threadsPerSlot());
                 var caches = new TrackingKvCaches(backend.caches());
-                var slot = new Slot(i, backend, caches, new Generator(model, backend.matVec(), caches));
+                var fallbackCaches = backend.fallbackCaches() == null ? null : new TrackingKvCaches(backend.fallbackCaches());
+                var slot = new Slot(i, backend, caches, new Generator(model, backend.matVec(), caches), fallbackCaches,
+                        fallbackCaches == null ? null : new Generator(model, backend.matVec(), fallbackCaches));
                 slots.add(slot);
                 freeSlots.add(slot);
             }
@@ -98,6 +125,15 @@ public final class InnerqEngine implements AutoCloseable {
             slots.forEach(s -> s.backend().close());
             throw e;
         }
+        this.gpuCircuit = CircuitBreaker.of("innerq-gpu", CircuitBreakerConfig.custom()
+                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                .slidingWindowSize(4)
+                .minimumNumberOfCalls(2)
+                .failureRateThreshold(50)
+                .waitDurationInOpenState(java.time.Duration.ofSeconds(30))
+                .permittedNumberOfCallsInHalfOpenState(1)
+                .recordExceptions(VulkanException.class)
+                .build());
         this.bulkhead = Bulkhead.of("innerq-generation", BulkheadConfig.custom()
                 .maxConcurrentCalls(settings.concurrency())
                 .maxWaitDuration(settings.queueTimeout())
@@ -107,13 +143,35 @@ public final class InnerqEngine implements AutoCloseable {
         this.metrics = new EngineMetrics(meters, this, c.headDim());
     }
 
-    /** Loads the model and opens one backend per slot. */
+    /** Loads the model, opens the GPU the backend setting asks for (if any), and one backend per slot. */
     public static InnerqEngine open(Path modelPath, EngineSettings settings, MeterRegistry meters) throws IOException {
-        LlamaModel model = LlamaModel.load(modelPath);
+        GpuRuntime gpu = switch (settings.backend()) {
+            case "vulkan" -> GpuRuntime.open(false);
+            case "auto" -> GpuRuntime.open(true);
+            default -> null;
+        };
+        return open(modelPath, settings, meters, gpu);
+    }
+
+    /** As {@link #open(Path, EngineSettings, MeterRegistry)} on a given GPU runtime (null for none); the engine closes it. */
+    public static InnerqEngine open(Path modelPath, EngineSettings settings, MeterRegistry meters, GpuRuntime gpu)
+            throws IOException {
+        LlamaModel model;
         try {
-            return new InnerqEngine(model, settings, meters);
+            model = LlamaModel.load(modelPath);
+        } catch (IOException | RuntimeException e) {
+            if (gpu != null) {
+                gpu.close();
+            }
+            throw e;
+        }
+        try {
+            return new InnerqEngine(model, settings, meters, gpu);
         } catch (RuntimeException e) {
             model.close();
+            if (gpu != null) {
+                gpu.close();
+            }
             throw e;
         }
     }
@@ -145,9 +203,30 @@ public final class InnerqEngine implements AutoCloseable {
                 settings.defaultKvMode().name(), Bytes.format(budget.budget()));
     }
 
-    /** The backend's name as the ports report it, e.g. {@code vector-avx2x2}. */
+    /** The backend: {@code cpu}, {@code scalar} or {@code vulkan}, and the ports' names, e.g. {@code cpu (vector-avx2x2)}. */
     public String backendName() {
-        return slots.getFirst().backend().matVec().name();
+        Backend b = slots.getFirst().backend();
+        return "%s (%s%s)".formatted(b.name(), b.matVec().name(), gpu == null ? "" : ", " + gpu.deviceName());
+    }
+
+    /** The GPU in use, or null. */
+    public String gpuDevice() {
+        return gpu == null ? null : gpu.deviceName();
+    }
+
+    /** The GPU circuit's state: CLOSED (GPU in use), OPEN (generations go to the CPU), HALF_OPEN (trying the GPU). */
+    public String gpuCircuitState() {
+        return gpuCircuit.getState().name();
+    }
+
+    /** Generations run on the CPU instead of the GPU so far. */
+    public long gpuFallbacks() {
+        return (long) metrics.fallbackCount();
+    }
+
+    /** Generation slots free now. */
+    public int freeSlots() {
+        return bulkhead.getMetrics().getAvailableConcurrentCalls();
     }
 
     public int activeGenerations() {
@@ -157,7 +236,7 @@ public final class InnerqEngine implements AutoCloseable {
     public long kvBytesInUse() {
         long sum = 0;
         for (Slot s : slots) {
-            sum += s.caches().bytesInUse();
+            sum += s.caches().bytesInUse() + (s.fallbackCaches() == null ? 0 : s.fallbackCaches().bytesInUse());
         }
         return sum;
     }
@@ -353,26 +432,27 @@ public final class InnerqEngine implements AutoCloseable {
                 var none = new GenerationResult("", prepared.promptTokens(), 0, FinishReason.CANCELLED, 0, 0);
                 return new GenerationOutcome(none, false);
             }
-            TrackingKvCaches caches = admission.slot.caches();
             int promptTokens = prepared.promptTokens();
             var first = new AtomicBoolean(true);
+            var caches = new AtomicReference<>(admission.slot.caches());
+            TokenSink sink = text -> {
+                long now = System.nanoTime();
+                if (first.getAndSet(false)) {
+                    metrics.firstToken(now - admission.requestedNanos);
+                }
+                int completion = Math.max(1, caches.get().tokensStored() - promptTokens + 1);
+                if (!listener.onText(text, completion)) {
+                    return false;
+                }
+                if (now - deadline > 0) {
+                    timedOut.set(true);
+                    return false;
+                }
+                return true;
+            };
             GenerationResult result;
             try {
-                result = admission.slot.generator().generate(prepared.request(), text -> {
-                    long now = System.nanoTime();
-                    if (first.getAndSet(false)) {
-                        metrics.firstToken(now - admission.requestedNanos);
-                    }
-                    int completion = Math.max(1, caches.tokensStored() - promptTokens + 1);
-                    if (!listener.onText(text, completion)) {
-                        return false;
-                    }
-                    if (now - deadline > 0) {
-                        timedOut.set(true);
-                        return false;
-                    }
-                    return true;
-                });
+                result = generate(admission.slot, prepared.request(), sink, first, caches);
             } catch (RuntimeException e) {
                 metrics.failed();
                 throw e;
@@ -380,6 +460,40 @@ public final class InnerqEngine implements AutoCloseable {
             var outcome = new GenerationOutcome(result, timedOut.get());
             metrics.finished(outcome);
             return outcome;
+        }
+    }
+
+    /**
+     * Runs a generation on the slot's GPU ports, or on its CPU fallback when the circuit is open or the GPU fails
+     * before the first token was sent ({@code caches} is set to the tracker of the ports in use).
+     */
+    private GenerationResult generate(Slot slot, GenerationRequest request, TokenSink sink, AtomicBoolean first,
+                                      AtomicReference<TrackingKvCaches> caches) {
+        if (slot.fallback() == null) {
+            return slot.generator().generate(request, sink);
+        }
+        if (!gpuCircuit.tryAcquirePermission()) {
+            metrics.fallback();
+            caches.set(slot.fallbackCaches());
+            return slot.fallback().generate(request, sink);
+        }
+        long start = System.nanoTime();
+        try {
+            GenerationResult result = slot.generator().generate(request, sink);
+            gpuCircuit.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            return result;
+        } catch (VulkanException e) {
+            gpuCircuit.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
+            if (!first.get()) {
+                throw e; // text was sent: running again would repeat it
+            }
+            log.warn("the GPU failed before the first token ({}); running the generation on the CPU", e.getMessage());
+            metrics.fallback();
+            caches.set(slot.fallbackCaches());
+            return slot.fallback().generate(request, sink);
+        } catch (RuntimeException e) {
+            gpuCircuit.onResult(System.nanoTime() - start, TimeUnit.NANOSECONDS, null); // not the GPU's fault
+            throw e;
         }
     }
 
@@ -441,6 +555,9 @@ public final class InnerqEngine implements AutoCloseable {
         streams.dispose();
         for (Slot s : slots) {
             s.backend().close();
+        }
+        if (gpu != null) {
+            gpu.close();
         }
         model.close();
     }

@@ -1,0 +1,161 @@
+package io.innerq.app.serving;
+
+import io.innerq.cache.KvMode;
+import io.innerq.engine.GenerationRequest;
+import io.innerq.port.out.KvCache;
+import io.innerq.port.out.KvCachePort;
+import io.innerq.sampling.SamplingParams;
+import io.innerq.testing.TestModels;
+import io.innerq.vulkan.VulkanDevice;
+import io.innerq.vulkan.VulkanException;
+import io.innerq.vulkan.VulkanKvCaches;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The engine with its KV caches on a real Vulkan device (lavapipe in CI), and what it does when the GPU fails: a
+ * failure before the first token moves the generation to the CPU (same text, nothing repeated), repeated failures open
+ * the circuit so that generations go straight to the CPU, and a failure after text was sent ends that generation with
+ * the error and frees its cache. The failure is injected into the real device's caches as a lost device would show
+ * itself: a {@link VulkanException} from attention.
+ */
+class InnerqEngineGpuTests {
+
+    // The first 18 greedy tokens after "Once upon a time" (the reference text every backend prints)
+    private static final String REFERENCE = ", there was a little girl named Lily. She loved to play out";
+
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final AtomicBoolean lost = new AtomicBoolean();
+    private final AtomicInteger gpuCalls = new AtomicInteger();
+    private InnerqEngine engine;
+
+    private InnerqEngine open() throws IOException {
+        var device = VulkanDevice.open(VulkanDevice.Options.fromSystemProperties());
+        var gpu = GpuRuntime.of(device, kernels -> new FailingCaches(new VulkanKvCaches(kernels)));
+        engine = InnerqEngine.open(TestModels.stories260K(), new EngineSettings("vulkan", 2, 1, KvMode.FP32,
+                64L << 20, Duration.ofSeconds(1), Duration.ofMinutes(1)), meters, gpu);
+        return engine;
+    }
+
+    @AfterEach
+    void close() {
+        if (engine != null) {
+            engine.close();
+        }
+    }
+
+    private static GenerationRequest greedy() {
+        return new GenerationRequest("Once upon a time", 18, SamplingParams.greedy(), List.of(), true, true, KvMode.FP32);
+    }
+
+    private String run() {
+        var text = new StringBuilder();
+        engine.generate(engine.prepare(greedy()), (piece, tokens) -> {
+            text.append(piece);
+            return true;
+        });
+        return text.toString();
+    }
+
+    @Test
+    void generatesOnTheGpuWithTheCpusText() throws IOException {
+        open();
+        assertThat(run()).isEqualTo(REFERENCE);
+        assertThat(gpuCalls.get()).isPositive();
+        assertThat(engine.backendName()).startsWith("vulkan");
+        assertThat(engine.gpuCircuitState()).isEqualTo("CLOSED");
+        assertThat(engine.gpuFallbacks()).isZero();
+    }
+
+    @Test
+    void aGpuFailureBeforeTheFirstTokenFallsBackToTheCpuAndRepeatedFailuresOpenTheCircuit() throws IOException {
+        open();
+        lost.set(true);
+        assertThat(run()).as("first failure: run again on the CPU").isEqualTo(REFERENCE);
+        assertThat(run()).as("second failure").isEqualTo(REFERENCE);
+        assertThat(engine.gpuCircuitState()).isEqualTo("OPEN");
+        int calls = gpuCalls.get();
+        assertThat(run()).as("circuit open: straight to the CPU").isEqualTo(REFERENCE);
+        assertThat(gpuCalls.get()).as("the GPU is not tried while the circuit is open").isEqualTo(calls);
+        assertThat(engine.gpuFallbacks()).isEqualTo(3);
+        assertThat(meters.find("innerq.gpu.fallbacks").counter().count()).isEqualTo(3);
+        assertThat(engine.kvBytesInUse()).isZero();
+        assertThat(engine.activeGenerations()).isZero();
+    }
+
+    @Test
+    void aGpuFailureAfterTextWasSentEndsTheGenerationAndFreesItsCache() throws IOException {
+        open();
+        var sent = new StringBuilder();
+        assertThatThrownBy(() -> engine.generate(engine.prepare(greedy()), (piece, tokens) -> {
+            sent.append(piece);
+            lost.set(true);
+            return true;
+        })).isInstanceOf(VulkanException.class);
+        assertThat(REFERENCE).startsWith(sent.toString());
+        assertThat(sent.length()).isPositive();
+        assertThat(engine.kvBytesInUse()).isZero();
+        assertThat(engine.activeGenerations()).isZero();
+        assertThat(engine.gpuFallbacks()).isZero();
+        assertThat(meters.find("innerq.generations").tag("finish", "error").counter().count()).isEqualTo(1);
+    }
+
+    /** The device's caches, whose attention fails as a lost device does while {@link #lost} is set. */
+    private final class FailingCaches implements KvCachePort {
+        private final KvCachePort gpu;
+
+        FailingCaches(KvCachePort gpu) {
+            this.gpu = gpu;
+        }
+
+        @Override
+        public KvCache allocate(CacheGeometry geometry, int capacity, KvMode mode) {
+            KvCache cache = gpu.allocate(geometry, capacity, mode);
+            return new KvCache() {
+                @Override
+                public void store(int layer, int position, float[] k, float[] v) {
+                    cache.store(layer, position, k, v);
+                }
+
+                @Override
+                public void attend(int layer, int position, float[] q, float[] out) {
+                    gpuCalls.incrementAndGet();
+                    if (lost.get()) {
+                        throw new VulkanException("vkQueueSubmit failed: VK_ERROR_DEVICE_LOST (injected)");
+                    }
+                    cache.attend(layer, position, q, out);
+                }
+
+                @Override
+                public void endPrefill(int promptLength) {
+                    cache.endPrefill(promptLength);
+                }
+
+                @Override
+                public int capacity() {
+                    return cache.capacity();
+                }
+
+                @Override
+                public long bytesInUse() {
+                    return cache.bytesInUse();
+                }
+
+                @Override
+                public void close() {
+                    cache.close();
+                }
+            };
+        }
+    }
+}
