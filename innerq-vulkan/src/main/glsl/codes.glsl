@@ -14,9 +14,18 @@ uint fieldAt(uint base, uint i, uint b) {
     return f & ((1u << b) - 1u);
 }
 
-// A field as a code: two's complement for a symmetric group, unsigned for an asymmetric one (a select, no branch).
+// A field as a code: two's complement for a symmetric group, unsigned for an asymmetric one. No integer-to-float
+// conversion (a quarter-rate instruction on GPUs): 2^23 + x has x in its mantissa, and flipping the sign bit of a
+// two's complement field gives it offset by 2^(b-1); one OR and one subtraction make the float.
 float codeValue(uint field, uint b, bool signedCodes) {
-    return float(field) - (signedCodes && field >= (1u << (b - 1u)) ? float(1u << b) : 0.0);
+    uint flip = signedCodes ? (1u << (b - 1u)) : 0u;
+    float bias = signedCodes ? 8388608.0 + float(1u << (b - 1u)) : 8388608.0;
+    return uintBitsToFloat(0x4B000000u | (field ^ flip)) - bias;
+}
+
+// An unsigned field as a float, without an integer-to-float conversion (see codeValue).
+float unsignedValue(uint field) {
+    return uintBitsToFloat(0x4B000000u | field) - 8388608.0;
 }
 
 // Element i of an fp16 array that starts at word `base`.

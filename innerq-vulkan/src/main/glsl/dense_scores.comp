@@ -6,13 +6,14 @@
 // STEPS * TOKENS consecutive tokens. Word (t, kvHead, c) of K: kBase + kvHead * headStride + t * tokenStride + c
 // (fp32) or + c / 2 (fp16, two per word); kBase, headStride and tokenStride are multiples of 4 words.
 #extension GL_KHR_shader_subgroup_shuffle : require
-layout(local_size_x = 256) in;
+layout(local_size_x_id = 6) in;                       // THREADS
 layout(constant_id = 0) const uint HEAD_DIM = 128;
 layout(constant_id = 1) const uint PER_KV = 4;
 layout(constant_id = 2) const uint HALF = 0;
 layout(constant_id = 3) const uint SEG = 8;           // channels per thread: 8 (fp16) or 4 (fp32), or HEAD_DIM if less
 layout(constant_id = 4) const uint SHUFFLE = 1;
 layout(constant_id = 5) const uint STEPS = 4;
+layout(constant_id = 6) const uint THREADS = 256;
 layout(std430, binding = 0) readonly buffer Cache { uvec4 cache[]; };
 layout(std430, binding = 1) readonly buffer Query { vec4 q[]; };
 layout(std430, binding = 2) writeonly buffer Scores { float scores[]; };
@@ -22,9 +23,9 @@ layout(push_constant) uniform Push {
 
 const uint MAX_PER_KV = 8;
 const uint SEGS = HEAD_DIM / SEG;
-const uint TOKENS = 256 / SEGS;
+const uint TOKENS = THREADS / SEGS;
 const uint VECS = SEG / 4;                            // vec4s of q per head in a thread's slice
-shared float red[SHUFFLE == 1u ? 1u : 256u * PER_KV];
+shared float red[SHUFFLE == 1u ? 1u : THREADS * PER_KV];
 
 void main() {
     uint lid = gl_LocalInvocationID.x;
@@ -75,17 +76,17 @@ void main() {
             continue;
         }
         for (uint j = 0u; j < PER_KV; j++) {
-            red[j * 256u + lid] = acc[j];
+            red[j * THREADS + lid] = acc[j];
         }
         barrier();
-        for (uint k = lid; k < TOKENS * PER_KV; k += 256u) {
+        for (uint k = lid; k < TOKENS * PER_KV; k += THREADS) {
             uint j = k / TOKENS;
             uint tt = k % TOKENS;
             uint token = first + tt;
             if (token < pc.n) {
                 float s = 0.0;
                 for (uint g = 0u; g < SEGS; g++) {
-                    s += red[j * 256u + tt * SEGS + g];
+                    s += red[j * THREADS + tt * SEGS + g];
                 }
                 scores[(h0 + j) * pc.scoreStride + token] = s * pc.scale;
             }

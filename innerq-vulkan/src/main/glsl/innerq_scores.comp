@@ -8,7 +8,7 @@
 // otherwise through shared memory.
 #extension GL_KHR_shader_subgroup_shuffle : require
 #include "common.glsl"
-layout(local_size_x = 256) in;
+layout(local_size_x_id = 8) in;                   // THREADS
 layout(constant_id = 0) const uint HEAD_DIM = 128;
 layout(constant_id = 1) const uint PER_KV = 4;
 layout(constant_id = 2) const uint GROUP = 32;
@@ -17,6 +17,7 @@ layout(constant_id = 4) const uint MODE = 0;
 layout(constant_id = 5) const uint NORM = 1;
 layout(constant_id = 6) const uint SHUFFLE = 1;
 layout(constant_id = 7) const uint STEPS = 4;          // steps of TOKENS tokens a workgroup takes
+layout(constant_id = 8) const uint THREADS = 256;
 layout(std430, binding = 0) readonly buffer Cache { uint cache[]; };
 layout(std430, binding = 1) readonly buffer Query { float q[]; };
 layout(std430, binding = 2) writeonly buffer Scores { float scores[]; };
@@ -29,14 +30,14 @@ layout(push_constant) uniform Push {
 
 const uint MAX_PER_KV = 8;
 const uint GROUPS = HEAD_DIM / GROUP;
-const uint TOKENS = 256 / GROUPS;                 // tokens per step
+const uint TOKENS = THREADS / GROUPS;             // tokens per step
 
 const uint WORDS = (GROUP * BITS + 31u) / 32u;
 const uint Q4 = GROUP / 4 + 1;                    // vec4s per (head, group) in shared memory, padded against bank conflicts
 shared vec4 qs[PER_KV * GROUPS * Q4];             // q
 shared vec4 qf[PER_KV * GROUPS * Q4];             // q * f
 shared float qsum[PER_KV * GROUPS];               // sum of q * f per key group
-shared float red[SHUFFLE == 1u ? 1u : 256u * PER_KV];
+shared float red[SHUFFLE == 1u ? 1u : THREADS * PER_KV];
 
 // Code i of the group at word base (i constant after unrolling: 2-, 4- and 8-bit codes never straddle words).
 float code(uint base, uint i, bool signedCodes) {
@@ -78,7 +79,7 @@ void main() {
     uint lid = gl_LocalInvocationID.x;
     uint kvh = gl_WorkGroupID.y;
     uint h0 = kvh * PER_KV;
-    for (uint i = lid; i < PER_KV * HEAD_DIM; i += 256u) {
+    for (uint i = lid; i < PER_KV * HEAD_DIM; i += THREADS) {
         uint j = i / HEAD_DIM;
         uint c = i % HEAD_DIM;
         uint at = (j * GROUPS + c / GROUP) * Q4 + (c % GROUP) / 4u;
@@ -88,7 +89,7 @@ void main() {
     }
     barrier();
     if (MODE != 0u) {
-        for (uint i = lid; i < PER_KV * GROUPS; i += 256u) {
+        for (uint i = lid; i < PER_KV * GROUPS; i += THREADS) {
             vec4 s = vec4(0.0);
             for (uint k = 0u; k < GROUP / 4u; k++) {
                 s += qf[i * Q4 + k];
@@ -170,7 +171,7 @@ void main() {
             red[lid * PER_KV + j] = acc[j];
         }
         barrier();
-        for (uint k = lid; k < TOKENS * PER_KV; k += 256u) {
+        for (uint k = lid; k < TOKENS * PER_KV; k += THREADS) {
             uint tt = k / PER_KV;
             uint j = k % PER_KV;
             uint token = first + tt;

@@ -38,7 +38,7 @@ float code(uint at, uint shift, bool straddles) {
     if (straddles) {
         f |= cache[at + 1u] << (32u - shift);
     }
-    return float(f & MASK);
+    return uintBitsToFloat(0x4B000000u | (f & MASK)) - 8388608.0;   // exact, no int-to-float conversion
 }
 
 void main() {

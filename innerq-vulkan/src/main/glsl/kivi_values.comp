@@ -70,7 +70,7 @@ void main() {
         }
         float s = abs(unpackHalf2x16(cache[pc.scales + (g >> 1)])[g & 1u]);   // abs: the asymmetric flag
         float z = unpackHalf2x16(cache[pc.zeros + (g >> 1)])[g & 1u];
-        float v = s * float(f & MASK) + z;
+        float v = s * (uintBitsToFloat(0x4B000000u | (f & MASK)) - 8388608.0) + z;   // exact, no int-to-float conversion
         for (uint j = 0u; j < PER_KV; j++) {
             acc[j] += ps[(j * CHUNK + tt) / 4u][tt & 3u] * v;
         }

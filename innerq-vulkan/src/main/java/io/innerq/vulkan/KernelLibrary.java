@@ -10,7 +10,12 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class KernelLibrary implements AutoCloseable {
 
-    private record Key(String shader, int bindings, int pushWords, String spec) {
+    /** How a kernel was made: its shader, buffer bindings, push constant words and specialization values. */
+    public record Key(String shader, int bindings, int pushWords, String spec) {
+        /** The number of specialization values given. */
+        public int specCount() {
+            return spec.equals("[]") ? 0 : spec.split(",").length;
+        }
     }
 
     private final VulkanDevice device;
@@ -24,6 +29,11 @@ public final class KernelLibrary implements AutoCloseable {
     public ComputeKernel get(String shader, int bindings, int pushWords, int... specialization) {
         var key = new Key(shader, bindings, pushWords, Arrays.toString(specialization));
         return kernels.computeIfAbsent(key, k -> new ComputeKernel(device, shader, bindings, 4 * pushWords, specialization));
+    }
+
+    /** The kernels made so far. */
+    public java.util.Set<Key> made() {
+        return java.util.Set.copyOf(kernels.keySet());
     }
 
     public VulkanDevice device() {

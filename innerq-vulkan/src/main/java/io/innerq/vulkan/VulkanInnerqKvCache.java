@@ -114,7 +114,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         quantKeys = kernels.get("innerq_quantize_keys", 3, 14, hd, kGroup, config.keyBits(), mode(config.keyMode()), norm);
         quantValues = kernels.get("innerq_quantize_values", 3, 13, hd, vGroup, config.valueBits(), mode(config.valueMode()));
         scoresKernel = kernels.get("innerq_scores", 3, 16, hd, perKv, kGroup, config.keyBits(), mode(config.keyMode()), norm,
-                shuffle(kGroups), SCORE_STEPS);
+                shuffle(kGroups), INNERQ_SCORE_STEPS, INNERQ_SCORE_THREADS);
         valuesKernel = kernels.get("innerq_values", 3, 16, hd, perKv, vGroup, config.valueBits(), mode(config.valueMode()),
                 valueThreads(hd, perKv));
         denseScores = denseScoresKernel(false);
@@ -161,14 +161,23 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
     }
 
     /** fp32 tokens per p.V workgroup (the sink and the window, spread over workgroups). */
-    private static final int FP_CHUNK = 32;
+    static final int FP_CHUNK = 32;
+    /** Tokens of quantized value blocks per p.V workgroup (innerq_values CHUNK). */
+    static final int VALUE_CHUNK = 256;
 
     private static int maxChunks(CacheGeometry g, int capacity, InnerqConfig config) {
         int valueGroups = Math.max(0, capacity - config.sink() - config.recent()) / config.groupSize();
-        int blocksPerChunk = 256 / config.groupSize();
+        int blocksPerChunk = VALUE_CHUNK / config.groupSize();
         long fp32 = Math.min(capacity, (long) config.sink() + config.recent() + config.groupSize());
         return Math.max(ceilDiv(capacity, DENSE_CHUNK), ceilDiv(fp32, FP_CHUNK) + ceilDiv(valueGroups, blocksPerChunk));
     }
+
+    /**
+     * innerq_scores' workgroup: 128 threads taking one step of tokens. Measured on the H200 at 4k and 32k tokens
+     * against 64/128/256 threads and 1/2/4/8 steps (docs/benchmarks.md); the kernel's time barely moved.
+     */
+    private static final int INNERQ_SCORE_THREADS = 128;
+    private static final int INNERQ_SCORE_STEPS = 1;
 
     /** Sets bound for the life of the cache, and for each size the prompt buffer may grow to. */
     private static int descriptorSets(CacheGeometry g, int capacity) {
@@ -355,7 +364,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         }
         batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, Math.min(n, sink), Math.min(n, keyEnd[layer]), sink,
                 sinkSlots, ringSlots, maxKeyTokens, sinkK, ringK, keyCodes, keyScales, keyZeros, factors, capacity,
-                floatBits((float) (1 / Math.sqrt(hd))), 0}, ceilDiv(n, SCORE_STEPS * (SCORE_THREADS / kGroups)), kvHeads, 1);
+                floatBits((float) (1 / Math.sqrt(hd))), 0}, ceilDiv(n, INNERQ_SCORE_STEPS * (INNERQ_SCORE_THREADS / kGroups)), kvHeads, 1);
     }
 
     @Override
@@ -369,7 +378,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         int vBlocks = Math.max(0, vEnd - sinkEnd) / vGroup;
         int fp32Tokens = sinkEnd + (n - Math.min(n, Math.max(sink, vEnd)));
         int fpChunks = ceilDiv(fp32Tokens, FP_CHUNK);
-        int chunks = fpChunks + ceilDiv(vBlocks, 256 / vGroup);
+        int chunks = fpChunks + ceilDiv(vBlocks, VALUE_CHUNK / vGroup);
         batch.dispatch(valuesKernel, valueSet[layer], new int[]{n, sinkEnd, vEnd, sink, sinkSlots, ringSlots, maxValueGroups,
                 vBlocks, sinkV, ringV, valueCodes, valueScales, valueZeros, capacity, g.heads(), fpChunks}, chunks, kvHeads, 1)
                 .barrier();

@@ -16,9 +16,10 @@ import io.innerq.port.out.KvCachePort.CacheGeometry;
  */
 abstract class VulkanKvCache implements KvCache {
 
+    /** Threads of a dense or KIVI q.K^T workgroup. */
     static final int SCORE_THREADS = 256;
-    /** Steps of tokens a q.K^T workgroup takes in turn ({@code innerq.vulkan.score-steps}, for tuning). */
-    static final int SCORE_STEPS = Integer.getInteger("innerq.vulkan.score-steps", 4);
+    /** Steps of tokens a dense or KIVI q.K^T workgroup takes in turn (fp16 on the H200: 34 µs at 32k with 4, 52 with 1). */
+    static final int SCORE_STEPS = 4;
     /** Tokens of a dense p.V chunk. */
     static final int DENSE_CHUNK = 256;
 
@@ -247,7 +248,7 @@ abstract class VulkanKvCache implements KvCache {
     /** q.K^T over a dense fp32 ({@code half} false) or fp16 layout: the dense caches' and every prompt buffer's. */
     final ComputeKernel denseScoresKernel(boolean half) {
         int seg = denseSegment(half);
-        return kernels.get("dense_scores", 3, 7, hd, perKv, half ? 1 : 0, seg, shuffle(hd / seg), SCORE_STEPS);
+        return kernels.get("dense_scores", 3, 7, hd, perKv, half ? 1 : 0, seg, shuffle(hd / seg), SCORE_STEPS, SCORE_THREADS);
     }
 
     /** Channels one thread of dense_scores reads: 16 bytes. */
