@@ -1,6 +1,7 @@
 package io.innerq.app.autoconfigure;
 
 import io.innerq.app.ModelResolver;
+import io.innerq.app.serving.GpuRuntime;
 import io.innerq.app.serving.InnerqEngine;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -23,7 +24,8 @@ import java.util.Optional;
 /**
  * The {@link InnerqEngine} from {@code innerq.*}: loads the model while the context starts (so nothing is served,
  * and readiness is not reported, before it is loaded), with a health indicator ({@code innerq}) and an info
- * contributor when the actuator is present.
+ * contributor when the actuator is present. An application that defines a {@link GpuRuntime} bean gives the engine
+ * its device (with {@code innerq.backend} vulkan or auto); otherwise the engine opens the one the backend asks for.
  */
 @AutoConfiguration
 @EnableConfigurationProperties(InnerqEngineProperties.class)
@@ -37,12 +39,17 @@ public class InnerqEngineAutoConfiguration {
 
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    InnerqEngine innerqEngine(InnerqEngineProperties properties, ObjectProvider<MeterRegistry> meters)
-            throws IOException {
+    InnerqEngine innerqEngine(InnerqEngineProperties properties, ObjectProvider<MeterRegistry> meters,
+                              ObjectProvider<GpuRuntime> gpu) throws IOException {
         Path path = ModelResolver.fromEnvironment().withRemedy(MODEL_REMEDY)
                 .resolve(Optional.ofNullable(properties.model()).filter(m -> !m.isBlank()));
         long start = System.nanoTime();
-        var engine = InnerqEngine.open(path, properties.toSettings(), meters.getIfAvailable(SimpleMeterRegistry::new));
+        var settings = properties.toSettings();
+        var registry = meters.getIfAvailable(SimpleMeterRegistry::new);
+        GpuRuntime given = gpu.getIfAvailable();
+        var engine = given != null && !settings.backend().equals("cpu") && !settings.backend().equals("scalar")
+                ? InnerqEngine.open(path, settings, registry, given) // an application's own device
+                : InnerqEngine.open(path, settings, registry);
         log.info("loaded {} in {} ms: {}", path, (System.nanoTime() - start) / 1_000_000, engine.describe());
         return engine;
     }

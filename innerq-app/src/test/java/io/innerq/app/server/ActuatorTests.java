@@ -31,7 +31,7 @@ class ActuatorTests {
         JsonNode innerq = json.path("components").path("innerq");
         assertThat(innerq.path("status").asString()).isEqualTo("UP");
         assertThat(innerq.path("details").path("model").asString()).isEqualTo("stories260K");
-        assertThat(innerq.path("details").path("backend").asString()).startsWith("vector-");
+        assertThat(innerq.path("details").path("backend").asString()).startsWith("cpu (vector-");
         assertThat(innerq.path("details").path("kvBudgetBytes").asLong()).isEqualTo(1024 * 1024);
     }
 

@@ -2,8 +2,6 @@ package io.innerq.app.serving;
 
 import io.innerq.cache.KvMode;
 import io.innerq.engine.GenerationRequest;
-import io.innerq.port.out.KvCache;
-import io.innerq.port.out.KvCachePort;
 import io.innerq.sampling.SamplingParams;
 import io.innerq.testing.TestModels;
 import io.innerq.vulkan.VulkanDevice;
@@ -41,7 +39,7 @@ class InnerqEngineGpuTests {
 
     private InnerqEngine open() throws IOException {
         var device = VulkanDevice.open(VulkanDevice.Options.fromSystemProperties());
-        var gpu = GpuRuntime.of(device, kernels -> new FailingCaches(new VulkanKvCaches(kernels)));
+        var gpu = GpuRuntime.of(device, kernels -> new FailingGpuCaches(new VulkanKvCaches(kernels), lost, gpuCalls));
         engine = InnerqEngine.open(TestModels.stories260K(), new EngineSettings("vulkan", 2, 1, KvMode.FP32,
                 64L << 20, Duration.ofSeconds(1), Duration.ofMinutes(1)), meters, gpu);
         return engine;
@@ -108,54 +106,5 @@ class InnerqEngineGpuTests {
         assertThat(engine.activeGenerations()).isZero();
         assertThat(engine.gpuFallbacks()).isZero();
         assertThat(meters.find("innerq.generations").tag("finish", "error").counter().count()).isEqualTo(1);
-    }
-
-    /** The device's caches, whose attention fails as a lost device does while {@link #lost} is set. */
-    private final class FailingCaches implements KvCachePort {
-        private final KvCachePort gpu;
-
-        FailingCaches(KvCachePort gpu) {
-            this.gpu = gpu;
-        }
-
-        @Override
-        public KvCache allocate(CacheGeometry geometry, int capacity, KvMode mode) {
-            KvCache cache = gpu.allocate(geometry, capacity, mode);
-            return new KvCache() {
-                @Override
-                public void store(int layer, int position, float[] k, float[] v) {
-                    cache.store(layer, position, k, v);
-                }
-
-                @Override
-                public void attend(int layer, int position, float[] q, float[] out) {
-                    gpuCalls.incrementAndGet();
-                    if (lost.get()) {
-                        throw new VulkanException("vkQueueSubmit failed: VK_ERROR_DEVICE_LOST (injected)");
-                    }
-                    cache.attend(layer, position, q, out);
-                }
-
-                @Override
-                public void endPrefill(int promptLength) {
-                    cache.endPrefill(promptLength);
-                }
-
-                @Override
-                public int capacity() {
-                    return cache.capacity();
-                }
-
-                @Override
-                public long bytesInUse() {
-                    return cache.bytesInUse();
-                }
-
-                @Override
-                public void close() {
-                    cache.close();
-                }
-            };
-        }
     }
 }
