@@ -2,8 +2,10 @@
 // InnerQ q.K^T for the query heads of one KV head (workgroup y) over tokens [0, n): the sink [0, sinkEnd) and the
 // window [kEnd, n) in fp32 with q; the quantized keys [sink, kEnd) as s * dot(codes, q * f) per group of GROUP
 // channels (+ z * sum(q * f) for an asymmetric group): one scale per group, applied to the partial sum. A thread
-// takes one group (GROUP channels) of one token for all PER_KV heads, so the cache is read once per KV head; the
-// groups of a token meet in shared memory. A workgroup takes STEPS * TOKENS consecutive tokens.
+// takes one group (GROUP channels) of two tokens, t and t + TOKENS, for all PER_KV heads: the cache is read once per
+// KV head, each q * f read from shared memory serves both tokens, and both tokens' loads are in flight together. The
+// groups of a token add up by subgroup shuffles (SHUFFLE) or in shared memory. A workgroup takes STEPS * 2 * TOKENS
+// consecutive tokens.
 // With SHUFFLE the GROUPS threads of a token (adjacent, in one subgroup) add their parts by subgroup shuffles;
 // otherwise through shared memory.
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -44,8 +46,7 @@ float code(uint base, uint i, bool signedCodes) {
     return codeValue(fieldAt(base, i, BITS), BITS, signedCodes);
 }
 
-// Groups of up to 8 words are loaded into registers one step ahead of their use, so that a thread's next loads are
-// in flight while it computes.
+// Groups of up to 8 words are loaded into registers before use (both tokens' loads in flight at once).
 const bool AHEAD = WORDS <= 8u;
 
 // Code i of a group held in registers.
@@ -75,6 +76,83 @@ void fetch(uint t, uint kvh, uint kg, out uint w[8], out uint scaleBits) {
     }
 }
 
+// Adds token t's scores (one group, all heads) to acc: quantized from registers (w, scaleBits) or from the buffer, or
+// the fp32 sink or window.
+void tokenScores(uint t, uint kvh, uint kg, uint w[8], uint scaleBits, inout float acc[MAX_PER_KV]) {
+    if (t >= pc.sinkEnd && t < pc.kEnd) {
+        uint g = (kvh * pc.maxKeyTokens + t - pc.sink) * GROUPS + kg;
+        uint base = pc.codes + g * WORDS;
+        uint sb = AHEAD ? scaleBits : halfAt(pc.scales, g);
+        bool sym = (sb & ASYMMETRIC_FLAG) == 0u;
+        float part[MAX_PER_KV];
+        for (uint j = 0u; j < PER_KV; j++) {
+            part[j] = 0.0;
+        }
+        for (uint k = 0u; k < GROUP / 4u; k++) {
+            vec4 c = AHEAD
+                    ? vec4(codeIn(w, 4u * k, sym), codeIn(w, 4u * k + 1u, sym),
+                           codeIn(w, 4u * k + 2u, sym), codeIn(w, 4u * k + 3u, sym))
+                    : vec4(code(base, 4u * k, sym), code(base, 4u * k + 1u, sym),
+                           code(base, 4u * k + 2u, sym), code(base, 4u * k + 3u, sym));
+            for (uint j = 0u; j < PER_KV; j++) {
+                part[j] += dot(qf[(j * GROUPS + kg) * Q4 + k], c);
+            }
+        }
+        float s = f16(sb & 0x7FFFu);
+        float z = sym ? 0.0 : f16(halfAt(pc.zeros, g));
+        for (uint j = 0u; j < PER_KV; j++) {
+            acc[j] += s * part[j] + (sym ? 0.0 : z * qsum[j * GROUPS + kg]);
+        }
+    } else {
+        uint row = t < pc.sinkEnd
+                ? pc.sinkK + (kvh * pc.sinkSlots + t) * HEAD_DIM
+                : pc.ringK + (kvh * pc.ringSlots + (t - pc.sink) % pc.ringSlots) * HEAD_DIM;
+        row += kg * GROUP;
+        for (uint k = 0u; k < GROUP / 4u; k++) {
+            vec4 key = uintBitsToFloat(uvec4(cache[row + 4u * k], cache[row + 4u * k + 1u],
+                                             cache[row + 4u * k + 2u], cache[row + 4u * k + 3u]));
+            for (uint j = 0u; j < PER_KV; j++) {
+                acc[j] += dot(qs[(j * GROUPS + kg) * Q4 + k], key);
+            }
+        }
+    }
+}
+
+// Adds the GROUPS parts of each of the step's tokens [first, first + TOKENS) and writes their scores.
+void finish(uint first, uint lid, uint tl, uint kg, uint h0, inout float acc[MAX_PER_KV]) {
+    uint t = first + tl;
+    if (SHUFFLE == 1u) {
+        for (uint m = 1u; m < GROUPS; m <<= 1) {
+            for (uint j = 0u; j < PER_KV; j++) {
+                acc[j] += subgroupShuffleXor(acc[j], m);
+            }
+        }
+        if (tl < TOKENS && t < pc.n) {
+            for (uint j = kg; j < PER_KV; j += GROUPS) {
+                scores[(h0 + j) * pc.scoreStride + t] = acc[j] * pc.scale;
+            }
+        }
+        return;
+    }
+    for (uint j = 0u; j < PER_KV; j++) {
+        red[lid * PER_KV + j] = acc[j];
+    }
+    barrier();
+    for (uint k = lid; k < TOKENS * PER_KV; k += THREADS) {
+        uint tt = k / PER_KV;
+        uint j = k % PER_KV;
+        uint token = first + tt;
+        if (token < pc.n) {
+            float s = 0.0;
+            for (uint g = 0u; g < GROUPS; g++) {
+                s += red[(tt * GROUPS + g) * PER_KV + j];
+            }
+            scores[(h0 + j) * pc.scoreStride + token] = s * pc.scale;
+        }
+    }
+    barrier();
+}
+
 void main() {
     uint lid = gl_LocalInvocationID.x;
     uint kvh = gl_WorkGroupID.y;
@@ -100,89 +178,65 @@ void main() {
     }
     uint tl = lid / GROUPS;
     uint kg = lid % GROUPS;
-    uint words[8];
-    uint scaleBits;
-    fetch(gl_WorkGroupID.x * STEPS * TOKENS + tl, kvh, kg, words, scaleBits);
     for (uint step = 0u; step < STEPS; step++) {
-        uint first = (gl_WorkGroupID.x * STEPS + step) * TOKENS;
-        uint t = first + tl;
-        uint nextWords[8];
-        uint nextScale;
-        fetch(step + 1u < STEPS ? t + TOKENS : pc.n, kvh, kg, nextWords, nextScale);
-        float acc[MAX_PER_KV];
+        uint first = (gl_WorkGroupID.x * STEPS + step) * 2u * TOKENS;
+        uint ta = first + tl;
+        uint tb = ta + TOKENS;
+        bool live = tl < TOKENS;
+        uint wa[8];
+        uint wb[8];
+        uint sa;
+        uint sb;
+        fetch(live ? ta : pc.n, kvh, kg, wa, sa);
+        fetch(live ? tb : pc.n, kvh, kg, wb, sb);
+        float accA[MAX_PER_KV];
+        float accB[MAX_PER_KV];
         for (uint j = 0u; j < PER_KV; j++) {
-            acc[j] = 0.0;
+            accA[j] = 0.0;
+            accB[j] = 0.0;
         }
-        if (tl < TOKENS && t < pc.n) {
-            if (t >= pc.sinkEnd && t < pc.kEnd) {
-                uint g = (kvh * pc.maxKeyTokens + t - pc.sink) * GROUPS + kg;
-                uint base = pc.codes + g * WORDS;
-                uint sb = AHEAD ? scaleBits : halfAt(pc.scales, g);
-                bool sym = (sb & ASYMMETRIC_FLAG) == 0u;
-                float part[MAX_PER_KV];
+        bool quantA = live && ta < pc.n && ta >= pc.sinkEnd && ta < pc.kEnd;
+        bool quantB = live && tb < pc.n && tb >= pc.sinkEnd && tb < pc.kEnd;
+        if (AHEAD && quantA && quantB) {             // the common case: both quantized, q * f read once for both
+            bool symA = (sa & ASYMMETRIC_FLAG) == 0u;
+            bool symB = (sb & ASYMMETRIC_FLAG) == 0u;
+            float pa[MAX_PER_KV];
+            float pb[MAX_PER_KV];
+            for (uint j = 0u; j < PER_KV; j++) {
+                pa[j] = 0.0;
+                pb[j] = 0.0;
+            }
+            for (uint k = 0u; k < GROUP / 4u; k++) {
+                vec4 ca = vec4(codeIn(wa, 4u * k, symA), codeIn(wa, 4u * k + 1u, symA),
+                               codeIn(wa, 4u * k + 2u, symA), codeIn(wa, 4u * k + 3u, symA));
+                vec4 cb = vec4(codeIn(wb, 4u * k, symB), codeIn(wb, 4u * k + 1u, symB),
+                               codeIn(wb, 4u * k + 2u, symB), codeIn(wb, 4u * k + 3u, symB));
                 for (uint j = 0u; j < PER_KV; j++) {
-                    part[j] = 0.0;
-                }
-                for (uint k = 0u; k < GROUP / 4u; k++) {
-                    vec4 c = AHEAD
-                            ? vec4(codeIn(words, 4u * k, sym), codeIn(words, 4u * k + 1u, sym),
-                                   codeIn(words, 4u * k + 2u, sym), codeIn(words, 4u * k + 3u, sym))
-                            : vec4(code(base, 4u * k, sym), code(base, 4u * k + 1u, sym),
-                                   code(base, 4u * k + 2u, sym), code(base, 4u * k + 3u, sym));
-                    for (uint j = 0u; j < PER_KV; j++) {
-                        part[j] += dot(qf[(j * GROUPS + kg) * Q4 + k], c);
-                    }
-                }
-                float s = f16(sb & 0x7FFFu);
-                float z = sym ? 0.0 : f16(halfAt(pc.zeros, g));
-                for (uint j = 0u; j < PER_KV; j++) {
-                    acc[j] = s * part[j] + (sym ? 0.0 : z * qsum[j * GROUPS + kg]);
-                }
-            } else {
-                uint row = t < pc.sinkEnd
-                        ? pc.sinkK + (kvh * pc.sinkSlots + t) * HEAD_DIM
-                        : pc.ringK + (kvh * pc.ringSlots + (t - pc.sink) % pc.ringSlots) * HEAD_DIM;
-                row += kg * GROUP;
-                for (uint k = 0u; k < GROUP / 4u; k++) {
-                    vec4 key = uintBitsToFloat(uvec4(cache[row + 4u * k], cache[row + 4u * k + 1u],
-                                                     cache[row + 4u * k + 2u], cache[row + 4u * k + 3u]));
-                    for (uint j = 0u; j < PER_KV; j++) {
-                        acc[j] += dot(qs[(j * GROUPS + kg) * Q4 + k], key);
-                    }
+                    vec4 x = qf[(j * GROUPS + kg) * Q4 + k];
+                    pa[j] += dot(x, ca);
+                    pb[j] += dot(x, cb);
                 }
             }
-        }
-        words = nextWords;
-        scaleBits = nextScale;
-        if (SHUFFLE == 1u) {
-            for (uint m = 1u; m < GROUPS; m <<= 1) {
-                for (uint j = 0u; j < PER_KV; j++) {
-                    acc[j] += subgroupShuffleXor(acc[j], m);
-                }
+            float scaleA = f16(sa & 0x7FFFu);
+            float scaleB = f16(sb & 0x7FFFu);
+            uint ga = (kvh * pc.maxKeyTokens + ta - pc.sink) * GROUPS + kg;
+            uint gb = ga + TOKENS * GROUPS;
+            float za = symA ? 0.0 : f16(halfAt(pc.zeros, ga));
+            float zb = symB ? 0.0 : f16(halfAt(pc.zeros, gb));
+            for (uint j = 0u; j < PER_KV; j++) {
+                float sum = MODE != 0u ? qsum[j * GROUPS + kg] : 0.0;
+                accA[j] = scaleA * pa[j] + za * sum;
+                accB[j] = scaleB * pb[j] + zb * sum;
             }
-            if (t < pc.n) {
-                for (uint j = kg; j < PER_KV; j += GROUPS) {
-                    scores[(h0 + j) * pc.scoreStride + t] = acc[j] * pc.scale;
-                }
+        } else {
+            if (live && ta < pc.n) {
+                tokenScores(ta, kvh, kg, wa, sa, accA);
             }
-            continue;
-        }
-        for (uint j = 0u; j < PER_KV; j++) {
-            red[lid * PER_KV + j] = acc[j];
-        }
-        barrier();
-        for (uint k = lid; k < TOKENS * PER_KV; k += THREADS) {
-            uint tt = k / PER_KV;
-            uint j = k % PER_KV;
-            uint token = first + tt;
-            if (token < pc.n) {
-                float s = 0.0;
-                for (uint g = 0u; g < GROUPS; g++) {
-                    s += red[(tt * GROUPS + g) * PER_KV + j];
-                }
-                scores[(h0 + j) * pc.scoreStride + token] = s * pc.scale;
+            if (live && tb < pc.n) {
+                tokenScores(tb, kvh, kg, wb, sb, accB);
             }
         }
-        barrier();
+        finish(first, lid, tl, kg, h0, accA);
+        finish(first + TOKENS, lid, tl, kg, h0, accB);
     }
 }

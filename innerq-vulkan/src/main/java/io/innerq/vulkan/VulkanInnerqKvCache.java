@@ -116,7 +116,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         scoresKernel = kernels.get("innerq_scores", 3, 16, hd, perKv, kGroup, config.keyBits(), mode(config.keyMode()), norm,
                 shuffle(kGroups), INNERQ_SCORE_STEPS, INNERQ_SCORE_THREADS);
         valuesKernel = kernels.get("innerq_values", 3, 16, hd, perKv, vGroup, config.valueBits(), mode(config.valueMode()),
-                valueThreads(hd, perKv));
+                valueThreads(hd / 2, perKv) / 2);
         denseScores = denseScoresKernel(false);
         denseValues = denseValuesKernel(false);
 
@@ -364,7 +364,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         }
         batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, Math.min(n, sink), Math.min(n, keyEnd[layer]), sink,
                 sinkSlots, ringSlots, maxKeyTokens, sinkK, ringK, keyCodes, keyScales, keyZeros, factors, capacity,
-                floatBits((float) (1 / Math.sqrt(hd))), 0}, ceilDiv(n, INNERQ_SCORE_STEPS * (INNERQ_SCORE_THREADS / kGroups)), kvHeads, 1);
+                floatBits((float) (1 / Math.sqrt(hd))), 0}, ceilDiv(n, INNERQ_SCORE_STEPS * 2 * (INNERQ_SCORE_THREADS / kGroups)), kvHeads, 1);
     }
 
     @Override
