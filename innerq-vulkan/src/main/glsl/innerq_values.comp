@@ -3,11 +3,10 @@
 // fp32 tokens each (the sink [0, sinkEnd), then the window [max(sink, vEnd), n)); the others take BLOCKS quantized
 // value blocks (GROUP tokens each, CHUNK = BLOCKS * GROUP = 256 tokens) from block (x - fpChunks) * BLOCKS. Values are stored
 // transposed, per channel over GROUP tokens, so each group's partial sum takes its scale once:
-// s * dot(codes, p) (+ z * sum(p) for an asymmetric group). A thread takes two channels, c and c + HEAD_DIM / 2, for
-// all PER_KV heads (each probability read from shared memory serves both) and a 1/SPLIT share of the blocks; shares
-// meet in shared memory; partial[x][h][c] is summed by reduce_chunks.
+// s * dot(codes, p) (+ z * sum(p) for an asymmetric group). A thread takes one channel for all PER_KV heads and a
+// 1/SPLIT share of the blocks; shares meet in shared memory; partial[x][h][c] is summed by reduce_chunks.
 #include "common.glsl"
-layout(local_size_x_id = 5) in;                   // HEAD_DIM / 2 * SPLIT threads
+layout(local_size_x_id = 5) in;                   // HEAD_DIM * SPLIT threads
 layout(constant_id = 0) const uint HEAD_DIM = 128;
 layout(constant_id = 1) const uint PER_KV = 4;
 layout(constant_id = 2) const uint GROUP = 32;
@@ -25,54 +24,28 @@ layout(push_constant) uniform Push {
 #include "codes.glsl"
 
 const uint MAX_PER_KV = 8;
-const uint HALF_DIM = HEAD_DIM / 2;
-const uint SPLIT = THREADS / HALF_DIM;
+const uint SPLIT = THREADS / HEAD_DIM;
 const uint CHUNK = 256;
 const uint FP_CHUNK = 32;
 const uint BLOCKS = CHUNK / GROUP;
 const uint WORDS = (GROUP * BITS + 31u) / 32u;
 shared vec4 ps[PER_KV * CHUNK / 4];
 shared float psum[PER_KV * BLOCKS];
-shared float red[SPLIT * PER_KV * HEAD_DIM];
+shared float red[THREADS * PER_KV];
 
 float code(uint base, uint i, bool signedCodes) {
     return codeValue(fieldAt(base, i, BITS), BITS, signedCodes);
 }
 
-// One group's partial sum for every head: s * dot(codes, p) (+ z * sum(p)).
-void blockSums(uint g, uint b, inout float acc[MAX_PER_KV]) {
-    uint base = pc.codes + g * WORDS;
-    uint sb = halfAt(pc.scales, g);
-    bool sym = (sb & ASYMMETRIC_FLAG) == 0u;
-    float part[MAX_PER_KV];
-    for (uint j = 0u; j < PER_KV; j++) {
-        part[j] = 0.0;
-    }
-    for (uint k = 0u; k < GROUP / 4u; k++) {
-        vec4 v = vec4(code(base, 4u * k, sym), code(base, 4u * k + 1u, sym),
-                      code(base, 4u * k + 2u, sym), code(base, 4u * k + 3u, sym));
-        for (uint j = 0u; j < PER_KV; j++) {
-            part[j] += dot(ps[(j * CHUNK + b * GROUP) / 4u + k], v);
-        }
-    }
-    float s = f16(sb & 0x7FFFu);
-    float z = sym ? 0.0 : f16(halfAt(pc.zeros, g));
-    for (uint j = 0u; j < PER_KV; j++) {
-        acc[j] += s * part[j] + (sym ? 0.0 : z * psum[j * BLOCKS + b]);
-    }
-}
-
 void main() {
     uint lid = gl_LocalInvocationID.x;
-    uint c = lid % HALF_DIM;                      // and c + HALF_DIM
-    uint sub = lid / HALF_DIM;
+    uint c = lid % HEAD_DIM;
+    uint sub = lid / HEAD_DIM;
     uint kvh = gl_WorkGroupID.y;
     uint h0 = kvh * PER_KV;
     float acc[MAX_PER_KV];
-    float acc2[MAX_PER_KV];
     for (uint j = 0u; j < PER_KV; j++) {
         acc[j] = 0.0;
-        acc2[j] = 0.0;
     }
     if (gl_WorkGroupID.x < pc.fpChunks) {
         uint windowStart = max(pc.sink, pc.vEnd);
@@ -84,11 +57,8 @@ void main() {
                     ? pc.sinkV + (kvh * pc.sinkSlots + t) * HEAD_DIM
                     : pc.ringV + (kvh * pc.ringSlots + (t - pc.sink) % pc.ringSlots) * HEAD_DIM;
             float v = uintBitsToFloat(cache[at + c]);
-            float v2 = uintBitsToFloat(cache[at + c + HALF_DIM]);
             for (uint j = 0u; j < PER_KV; j++) {
-                float pj = p[(h0 + j) * pc.scoreStride + t];
-                acc[j] += pj * v;
-                acc2[j] += pj * v2;
+                acc[j] += p[(h0 + j) * pc.scoreStride + t] * v;
             }
         }
     } else {
@@ -115,13 +85,29 @@ void main() {
         }
         for (uint b = sub; b < blocks; b += SPLIT) {
             uint g = (kvh * HEAD_DIM + c) * pc.maxValueGroups + b0 + b;
-            blockSums(g, b, acc);
-            blockSums(g + HALF_DIM * pc.maxValueGroups, b, acc2);
+            uint base = pc.codes + g * WORDS;
+            uint sb = halfAt(pc.scales, g);
+            bool sym = (sb & ASYMMETRIC_FLAG) == 0u;
+            float part[MAX_PER_KV];
+            for (uint j = 0u; j < PER_KV; j++) {
+                part[j] = 0.0;
+            }
+            for (uint k = 0u; k < GROUP / 4u; k++) {
+                vec4 v = vec4(code(base, 4u * k, sym), code(base, 4u * k + 1u, sym),
+                              code(base, 4u * k + 2u, sym), code(base, 4u * k + 3u, sym));
+                for (uint j = 0u; j < PER_KV; j++) {
+                    part[j] += dot(ps[(j * CHUNK + b * GROUP) / 4u + k], v);
+                }
+            }
+            float s = f16(sb & 0x7FFFu);
+            float z = sym ? 0.0 : f16(halfAt(pc.zeros, g));
+            for (uint j = 0u; j < PER_KV; j++) {
+                acc[j] += s * part[j] + (sym ? 0.0 : z * psum[j * BLOCKS + b]);
+            }
         }
     }
     for (uint j = 0u; j < PER_KV; j++) {
         red[(sub * PER_KV + j) * HEAD_DIM + c] = acc[j];
-        red[(sub * PER_KV + j) * HEAD_DIM + c + HALF_DIM] = acc2[j];
     }
     barrier();
     for (uint i = lid; i < PER_KV * HEAD_DIM; i += THREADS) {

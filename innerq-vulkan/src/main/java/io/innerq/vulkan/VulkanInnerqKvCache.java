@@ -116,7 +116,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         scoresKernel = kernels.get("innerq_scores", 3, 16, hd, perKv, kGroup, config.keyBits(), mode(config.keyMode()), norm,
                 shuffle(kGroups), INNERQ_SCORE_STEPS, INNERQ_SCORE_THREADS);
         valuesKernel = kernels.get("innerq_values", 3, 16, hd, perKv, vGroup, config.valueBits(), mode(config.valueMode()),
-                valueThreads(hd / 2, perKv) / 2);
+                valueThreads(hd, perKv));
         denseScores = denseScoresKernel(false);
         denseValues = denseValuesKernel(false);
 

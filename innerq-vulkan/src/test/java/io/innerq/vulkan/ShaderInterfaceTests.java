@@ -31,7 +31,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ShaderInterfaceTests {
 
-    private static final Path GLSL = Path.of("src/main/glsl");
+    /** The shader sources, from the module's directory (Maven) or the repository's root. */
+    private static final Path GLSL = Files.isDirectory(Path.of("src/main/glsl"))
+            ? Path.of("src/main/glsl") : Path.of("innerq-vulkan/src/main/glsl");
     private VulkanDevice device;
     private KernelLibrary kernels;
 
