@@ -42,23 +42,18 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
     private final int[] valueEnd;
     private final boolean[] keysStarted;
 
-    /** A layer's prompt buffer (fp32 {@code [token][K | V][kvDim]}, {@code tokens} slots) and the sets that bind it. */
-    private record Prompt(VulkanBuffer buffer, int tokens, long append, long move, long factors, long keys, long values,
-                          long scores, long probs) {
-    }
-
-    private static final int FIRST_PROMPT_TOKENS = 256;
-
     private final VulkanBuffer[] layers;
-    private Prompt[] prompt;                // [layer]; null after endPrefill
-    private final java.util.List<VulkanBuffer> retired = new java.util.ArrayList<>(); // outgrown, freed after the submit
+    private final PromptBuffers prompt;
+    // Indices of this cache's own sets in a prompt buffer's PromptBuffers.Layer.own()
+    private static final int MOVE = 0, FACTORS = 1, KEYS = 2, VALUES = 3;
     private final VulkanBuffer counters;    // [layer][2]: key and value zero points written
 
-    private final ComputeKernel append, move, factorKernel, quantKeys, quantValues, scoresKernel, valuesKernel, denseScores, denseValues;
+    private final ComputeKernel append, move, factorKernel, quantKeys, quantValues, scoresKernel, valuesKernel;
     private final long[] appendSet, factorsRingSet, keysRingSet, valuesRingSet, scoreSet, valueSet;
 
     VulkanInnerqKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, InnerqConfig config) {
-        super(kernels, geometry, capacity, maxChunks(geometry, capacity, config), descriptorSets(geometry, capacity));
+        super(kernels, geometry, capacity, maxChunks(geometry, capacity, config),
+                PromptBuffers.descriptorSets(geometry.layers(), capacity, 6, 4));
         this.config = config;
         kvHeads = geometry.kvHeads();
         sink = config.sink();
@@ -117,11 +112,9 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
                 shuffle(kGroups), INNERQ_SCORE_STEPS, INNERQ_SCORE_THREADS);
         valuesKernel = kernels.get("innerq_values", 3, 16, hd, perKv, vGroup, config.valueBits(), mode(config.valueMode()),
                 valueThreads(hd, perKv));
-        denseScores = denseScoresKernel(false);
-        denseValues = denseValuesKernel(false);
 
         layers = new VulkanBuffer[layerCount];
-        prompt = new Prompt[layerCount];
+        prompt = new PromptBuffers(this, layerCount, this::promptSets);
         appendSet = new long[layerCount];
         factorsRingSet = new long[layerCount];
         keysRingSet = new long[layerCount];
@@ -179,41 +172,10 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
     private static final int INNERQ_SCORE_THREADS = 128;
     private static final int INNERQ_SCORE_STEPS = 1;
 
-    /** Sets bound for the life of the cache, and for each size the prompt buffer may grow to. */
-    private static int descriptorSets(CacheGeometry g, int capacity) {
-        int sizes = 1;
-        for (long t = Math.min(capacity, FIRST_PROMPT_TOKENS); t < capacity; t *= 2) {
-            sizes++;
-        }
-        return g.layers() * (6 + 7 * sizes);
-    }
-
-    /** A prompt buffer of {@code tokens} slots for {@code layer}, with its descriptor sets. */
-    private Prompt newPrompt(int layer, int tokens) {
-        VulkanBuffer b = VulkanBuffer.deviceLocal(device, 8L * tokens * kvDim);
-        VulkanBuffer cache = layers[layer];
-        return new Prompt(b, tokens, pool.set(append, b, io), pool.set(move, cache, b), pool.set(factorKernel, cache, b),
-                pool.set(quantKeys, cache, b, counters), pool.set(quantValues, cache, b, counters),
-                pool.set(denseScores, b, query, scores), pool.set(denseValues, b, scores, partial));
-    }
-
-    /** The prompt buffer of {@code layer} with room for token {@code t}: made, or doubled (copy recorded), as needed. */
-    private Prompt promptFor(int layer, int t) {
-        Prompt p = prompt[layer];
-        if (p != null && t < p.tokens()) {
-            return p;
-        }
-        int tokens = Math.min(capacity, Math.max(FIRST_PROMPT_TOKENS, p == null ? 0 : 2 * p.tokens()));
-        while (tokens <= t) {
-            tokens = Math.min(capacity, 2 * tokens);
-        }
-        Prompt grown = newPrompt(layer, tokens);
-        if (p != null) {
-            batch.copy(p.buffer(), 0, grown.buffer(), 0, p.buffer().size()).barrier();
-            retired.add(p.buffer());
-        }
-        prompt[layer] = grown;
-        return grown;
+    /** This cache's sets that read a prompt buffer {@code b} of layer {@code l}, by index MOVE, FACTORS, KEYS, VALUES. */
+    private long[] promptSets(int l, VulkanBuffer b) {
+        return new long[]{pool.set(move, layers[l], b), pool.set(factorKernel, layers[l], b),
+                pool.set(quantKeys, layers[l], b, counters), pool.set(quantValues, layers[l], b, counters)};
     }
 
     private static int offset(long words) {
@@ -233,14 +195,13 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
     }
 
     private boolean prefilling() {
-        return prompt != null;
+        return prompt.active();
     }
 
     @Override
     protected void recordStore(int layer, int t) {
         if (prefilling()) {
-            batch.dispatch(append, promptFor(layer, t).append(), new int[]{t, kvHeads, 0, kvDim, hd, 2 * kvDim, kIo(), vIo()},
-                    ceilDiv(kvDim, 64), 1, 1);
+            prompt.recordStore(layer, t);
             return;
         }
         if (t < sink) {
@@ -306,60 +267,43 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
         int stride = 2 * kvDim;
         batch.begin();
         for (int l = 0; l < length.length; l++) {
-            Prompt buffer = prompt[l];
+            PromptBuffers.Layer buffer = prompt.layer(l);
             if (buffer == null) {
                 continue; // an empty prompt
             }
             int middle = p - sink - recent;
             if (middle >= vGroup) {
-                recordFactors(l, buffer.factors(), sink, p - recent, 0, stride, hd, 0);
+                recordFactors(l, buffer.own()[FACTORS], sink, p - recent, 0, stride, hd, 0);
                 batch.barrier();
                 int blocks = middle / vGroup;
-                recordValueBlocks(l, buffer.values(), 0, blocks, kvDim, stride, hd, 0);
+                recordValueBlocks(l, buffer.own()[VALUES], 0, blocks, kvDim, stride, hd, 0);
                 valueEnd[l] = sink + blocks * vGroup;
-                recordKeys(l, buffer.keys(), sink, p - recent, 0, stride, hd, 0);
+                recordKeys(l, buffer.own()[KEYS], sink, p - recent, 0, stride, hd, 0);
                 keyEnd[l] = p - recent;
             }
             int sinkEnd = Math.min(p, sink);
             if (sinkEnd > 0) {
-                batch.dispatch(move, buffer.move(), new int[]{0, sinkEnd, kvHeads, sink, stride, hd, kvDim, sinkK, sinkV, hd,
+                batch.dispatch(move, buffer.own()[MOVE], new int[]{0, sinkEnd, kvHeads, sink, stride, hd, kvDim, sinkK, sinkV, hd,
                         sinkSlots * hd, 0}, ceilDiv((long) sinkEnd * kvDim, 64), 1, 1);
             }
             if (p > valueEnd[l]) {
-                batch.dispatch(move, buffer.move(), new int[]{valueEnd[l], p, kvHeads, sink, stride, hd, kvDim, ringK, ringV, hd,
+                batch.dispatch(move, buffer.own()[MOVE], new int[]{valueEnd[l], p, kvHeads, sink, stride, hd, kvDim, ringK, ringV, hd,
                         ringSlots * hd, ringSlots}, ceilDiv((long) (p - valueEnd[l]) * kvDim, 64), 1, 1);
             }
         }
         batch.submitAndWait();
-        releasePrompt();
-    }
-
-    private void releasePrompt() {
-        if (prompt != null) {
-            for (Prompt p : prompt) {
-                if (p != null) {
-                    closeQuietly(p.buffer());
-                }
-            }
-            prompt = null;
-        }
-        releaseRetired();
+        prompt.release();
     }
 
     @Override
     protected void afterSubmit() {
-        releaseRetired();
-    }
-
-    private void releaseRetired() {
-        retired.forEach(VulkanKvCache::closeQuietly);
-        retired.clear();
+        prompt.releaseRetired();
     }
 
     @Override
     void recordScores(int layer, int n) {
         if (prefilling()) {
-            recordDenseScores(denseScores, false, prompt[layer].scores(), n, 0, hd, 2 * kvDim);
+            prompt.recordScores(layer, n);
             return;
         }
         batch.dispatch(scoresKernel, scoreSet[layer], new int[]{n, Math.min(n, sink), Math.min(n, keyEnd[layer]), sink,
@@ -370,7 +314,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
     @Override
     void recordValues(int layer, int n) {
         if (prefilling()) {
-            recordDenseValues(denseValues, prompt[layer].probs(), n, kvDim, hd, 2 * kvDim);
+            prompt.recordValues(layer, n);
             return;
         }
         int sinkEnd = Math.min(n, sink);
@@ -387,7 +331,9 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
 
     @Override
     void fillForBenchmark(int n) {
-        releasePrompt();
+        if (prompt != null) {
+            prompt.release();
+        }
         int blocks = Math.max(0, n - sink - recent) / vGroup;
         for (int l = 0; l < length.length; l++) {
             length[l] = n;
@@ -460,7 +406,9 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
 
     @Override
     protected void releaseStorage() {
-        releasePrompt();
+        if (prompt != null) {
+            prompt.release();
+        }
         if (layers != null) {
             for (VulkanBuffer b : layers) {
                 closeQuietly(b);

@@ -20,7 +20,6 @@ import static org.lwjgl.vulkan.VK10.VK_WHOLE_SIZE;
 final class VulkanKiviKvCache extends VulkanKvCache {
 
     private static final int CHUNK = DENSE_CHUNK;
-    private static final int FIRST_PROMPT_TOKENS = 256;
 
     private final int kvHeads;
     private final int residual;       // R
@@ -41,20 +40,17 @@ final class VulkanKiviKvCache extends VulkanKvCache {
     private final int[] keyEnd;
     private final int[] valueEnd;
 
-    /** A layer's prompt buffer (fp32 {@code [token][K | V][kvDim]}, {@code tokens} slots) and the sets that bind it. */
-    private record Prompt(VulkanBuffer buffer, int tokens, long append, long residual, long keys, long values,
-                          long scores, long probs) {
-    }
-
     private final VulkanBuffer[] layers;
-    private Prompt[] prompt;                // [layer]; null after endPrefill
-    private final java.util.List<VulkanBuffer> retired = new java.util.ArrayList<>(); // outgrown, freed after the submit
+    private final PromptBuffers prompt;
+    // Indices of this cache's own sets in a prompt buffer's PromptBuffers.Layer.own()
+    private static final int RESIDUAL = 0, KEYS = 1, VALUES = 2;
 
-    private final ComputeKernel append, toResidual, quantKeys, quantValues, scoresKernel, valuesKernel, denseScores, denseValues;
+    private final ComputeKernel toResidual, quantKeys, quantValues, scoresKernel, valuesKernel;
     private final long[] residualSet, keysRingSet, valuesRingSet, scoreSet, valueSet;
 
     VulkanKiviKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, KvMode.Kivi mode) {
-        super(kernels, geometry, capacity, ceilDiv(capacity, CHUNK), descriptorSets(geometry, capacity));
+        super(kernels, geometry, capacity, ceilDiv(capacity, CHUNK),
+                PromptBuffers.descriptorSets(geometry.layers(), capacity, 5, 3));
         int bits = mode.bits();
         kvHeads = geometry.kvHeads();
         residual = KvMode.Kivi.RESIDUAL;
@@ -94,17 +90,14 @@ final class VulkanKiviKvCache extends VulkanKvCache {
         keyEnd = new int[layerCount];
         valueEnd = new int[layerCount];
 
-        append = kernels.get("dense_append", 2, 8, hd, 0);
         toResidual = kernels.get("kivi_residual", 2, 11, hd);
         quantKeys = kernels.get("kivi_quantize_keys", 2, 11, hd, kGroup, bits);
         quantValues = kernels.get("kivi_quantize_values", 2, 11, hd, vGroup, bits);
         scoresKernel = kernels.get("kivi_scores", 3, 11, hd, perKv, kGroup, bits, seg, SCORE_STEPS);
         valuesKernel = kernels.get("kivi_values", 3, 10, hd, perKv, vGroup, bits, CHUNK, valueThreads(hd, perKv));
-        denseScores = denseScoresKernel(false);
-        denseValues = denseValuesKernel(false);
 
         layers = new VulkanBuffer[layerCount];
-        prompt = new Prompt[layerCount];
+        prompt = new PromptBuffers(this, layerCount, this::promptSets);
         residualSet = new long[layerCount];
         keysRingSet = new long[layerCount];
         valuesRingSet = new long[layerCount];
@@ -132,40 +125,9 @@ final class VulkanKiviKvCache extends VulkanKvCache {
         }
     }
 
-    /** Sets bound for the life of the cache, and for each size the prompt buffer may grow to. */
-    private static int descriptorSets(CacheGeometry g, int capacity) {
-        int sizes = 1;
-        for (long t = Math.min(capacity, FIRST_PROMPT_TOKENS); t < capacity; t *= 2) {
-            sizes++;
-        }
-        return g.layers() * (5 + 6 * sizes);
-    }
-
-    /** A prompt buffer of {@code tokens} slots for {@code layer}, with its descriptor sets. */
-    private Prompt newPrompt(int layer, int tokens) {
-        VulkanBuffer b = VulkanBuffer.deviceLocal(device, 8L * tokens * kvDim);
-        VulkanBuffer cache = layers[layer];
-        return new Prompt(b, tokens, pool.set(append, b, io), pool.set(toResidual, cache, b), pool.set(quantKeys, cache, b),
-                pool.set(quantValues, cache, b), pool.set(denseScores, b, query, scores), pool.set(denseValues, b, scores, partial));
-    }
-
-    /** The prompt buffer of {@code layer} with room for token {@code t}: made, or doubled (copy recorded), as needed. */
-    private Prompt promptFor(int layer, int t) {
-        Prompt p = prompt[layer];
-        if (p != null && t < p.tokens()) {
-            return p;
-        }
-        int tokens = Math.min(capacity, Math.max(FIRST_PROMPT_TOKENS, p == null ? 0 : 2 * p.tokens()));
-        while (tokens <= t) {
-            tokens = Math.min(capacity, 2 * tokens);
-        }
-        Prompt grown = newPrompt(layer, tokens);
-        if (p != null) {
-            batch.copy(p.buffer(), 0, grown.buffer(), 0, p.buffer().size()).barrier();
-            retired.add(p.buffer());
-        }
-        prompt[layer] = grown;
-        return grown;
+    /** This cache's sets that read a prompt buffer {@code b} of layer {@code l}, by index RESIDUAL, KEYS, VALUES. */
+    private long[] promptSets(int l, VulkanBuffer b) {
+        return new long[]{pool.set(toResidual, layers[l], b), pool.set(quantKeys, layers[l], b), pool.set(quantValues, layers[l], b)};
     }
 
     private static int offset(long words) {
@@ -177,15 +139,14 @@ final class VulkanKiviKvCache extends VulkanKvCache {
     }
 
     private boolean prefilling() {
-        return prompt != null;
+        return prompt.active();
     }
 
     /** In decode, as the reference: a full key residual is quantized, and the oldest value past R, before the append. */
     @Override
     protected void recordStore(int layer, int t) {
         if (prefilling()) {
-            batch.dispatch(append, promptFor(layer, t).append(), new int[]{t, kvHeads, 0, kvDim, hd, 2 * kvDim, kIo(), vIo()},
-                    ceilDiv(kvDim, 64), 1, 1);
+            prompt.recordStore(layer, t);
             return;
         }
         boolean keys = t - keyEnd[layer] == residual;
@@ -240,50 +201,33 @@ final class VulkanKiviKvCache extends VulkanKvCache {
         int stride = 2 * kvDim;
         batch.begin();
         for (int l = 0; l < length.length; l++) {
-            Prompt buffer = prompt[l];
+            PromptBuffers.Layer buffer = prompt.layer(l);
             if (buffer == null) {
                 continue; // an empty prompt
             }
             if (keysQuantized > 0) {
-                recordKeyGroups(buffer.keys(), 0, keysQuantized / kGroup, 0, stride, hd, 0);
+                recordKeyGroups(buffer.own()[KEYS], 0, keysQuantized / kGroup, 0, stride, hd, 0);
             }
             if (valuesQuantized > 0) {
-                recordValueTokens(buffer.values(), 0, valuesQuantized, kvDim, stride, hd, 0);
+                recordValueTokens(buffer.own()[VALUES], 0, valuesQuantized, kvDim, stride, hd, 0);
             }
             keyEnd[l] = keysQuantized;
             valueEnd[l] = valuesQuantized;
-            recordResidual(buffer.residual(), keysQuantized, valuesQuantized, p, 0, kvDim, stride);
+            recordResidual(buffer.own()[RESIDUAL], keysQuantized, valuesQuantized, p, 0, kvDim, stride);
         }
         batch.submitAndWait();
-        releasePrompt();
-    }
-
-    private void releasePrompt() {
-        if (prompt != null) {
-            for (Prompt p : prompt) {
-                if (p != null) {
-                    closeQuietly(p.buffer());
-                }
-            }
-            prompt = null;
-        }
-        releaseRetired();
+        prompt.release();
     }
 
     @Override
     protected void afterSubmit() {
-        releaseRetired();
-    }
-
-    private void releaseRetired() {
-        retired.forEach(VulkanKvCache::closeQuietly);
-        retired.clear();
+        prompt.releaseRetired();
     }
 
     @Override
     void recordScores(int layer, int n) {
         if (prefilling()) {
-            recordDenseScores(denseScores, false, prompt[layer].scores(), n, 0, hd, 2 * kvDim);
+            prompt.recordScores(layer, n);
             return;
         }
         int tokensPerGroup = SCORE_THREADS / (hd / seg);
@@ -295,7 +239,7 @@ final class VulkanKiviKvCache extends VulkanKvCache {
     @Override
     void recordValues(int layer, int n) {
         if (prefilling()) {
-            recordDenseValues(denseValues, prompt[layer].probs(), n, kvDim, hd, 2 * kvDim);
+            prompt.recordValues(layer, n);
             return;
         }
         int chunks = ceilDiv(n, CHUNK);
@@ -315,7 +259,9 @@ final class VulkanKiviKvCache extends VulkanKvCache {
 
     @Override
     void fillForBenchmark(int n) {
-        releasePrompt();
+        if (prompt != null) {
+            prompt.release();
+        }
         for (int l = 0; l < length.length; l++) {
             length[l] = n;
             keyEnd[l] = keyEndFor(n);
@@ -369,7 +315,9 @@ final class VulkanKiviKvCache extends VulkanKvCache {
 
     @Override
     protected void releaseStorage() {
-        releasePrompt();
+        if (prompt != null) {
+            prompt.release();
+        }
         if (layers != null) {
             for (VulkanBuffer b : layers) {
                 closeQuietly(b);
