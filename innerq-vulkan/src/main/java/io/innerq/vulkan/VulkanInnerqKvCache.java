@@ -178,14 +178,6 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
                 pool.set(quantKeys, layers[l], b, counters), pool.set(quantValues, layers[l], b, counters)};
     }
 
-    private static int offset(long words) {
-        if (words > 0xFFFF_FFFFL / 4) {
-            throw new IllegalArgumentException("one layer of this cache needs %,d bytes: more than a GPU buffer holds here; lower the context"
-                    .formatted(4 * words));
-        }
-        return (int) words;
-    }
-
     private static int mode(QuantMode mode) {
         return switch (mode) {
             case SYMMETRIC -> 0;
@@ -253,15 +245,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
     /** Quantizes the prompt's middle in bulk, moves the sink and the window out of the prompt buffer, frees it. */
     @Override
     public void endPrefill(int promptLength) {
-        if (!prefilling()) {
-            throw new IllegalStateException("endPrefill was already called");
-        }
-        for (int l = 0; l < length.length; l++) {
-            if (length[l] != promptLength) {
-                throw new IllegalStateException("endPrefill(%d), but layer %d holds %d tokens: run the whole prompt first"
-                        .formatted(promptLength, l, length[l]));
-            }
-        }
+        checkPromptEnd(promptLength, prefilling());
         flushPending();
         int p = promptLength;
         int stride = 2 * kvDim;

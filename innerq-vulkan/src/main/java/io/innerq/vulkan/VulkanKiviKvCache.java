@@ -130,14 +130,6 @@ final class VulkanKiviKvCache extends VulkanKvCache {
         return new long[]{pool.set(toResidual, layers[l], b), pool.set(quantKeys, layers[l], b), pool.set(quantValues, layers[l], b)};
     }
 
-    private static int offset(long words) {
-        if (words > 0xFFFF_FFFFL / 4) {
-            throw new IllegalArgumentException("one layer of this cache needs %,d bytes: more than a GPU buffer holds here; lower the context"
-                    .formatted(4 * words));
-        }
-        return (int) words;
-    }
-
     private boolean prefilling() {
         return prompt.active();
     }
@@ -185,15 +177,7 @@ final class VulkanKiviKvCache extends VulkanKvCache {
     /** Quantizes the prompt's keys and values in bulk, as the reference's endPrefill, moves the rest to the residuals. */
     @Override
     public void endPrefill(int promptLength) {
-        if (!prefilling()) {
-            throw new IllegalStateException("endPrefill was already called");
-        }
-        for (int l = 0; l < length.length; l++) {
-            if (length[l] != promptLength) {
-                throw new IllegalStateException("endPrefill(%d), but layer %d holds %d tokens: run the whole prompt first"
-                        .formatted(promptLength, l, length[l]));
-            }
-        }
+        checkPromptEnd(promptLength, prefilling());
         flushPending();
         int p = promptLength;
         int keysQuantized = p < residual ? 0 : p - p % residual;

@@ -276,6 +276,28 @@ abstract class VulkanKvCache implements KvCache {
         recordReduce(chunks);
     }
 
+    /** A region offset (or size) of a layer buffer in 32-bit words; the shaders index words with 32-bit integers. */
+    static int offset(long words) {
+        if (words > 0xFFFF_FFFFL / 4) {
+            throw new IllegalArgumentException("one layer of this cache needs %,d bytes: more than a GPU buffer holds here; lower the context"
+                    .formatted(4 * words));
+        }
+        return (int) words;
+    }
+
+    /** Checks an {@code endPrefill}: once, after every layer has stored the whole prompt. */
+    final void checkPromptEnd(int promptLength, boolean prefilling) {
+        if (!prefilling) {
+            throw new IllegalStateException("endPrefill was already called");
+        }
+        for (int l = 0; l < length.length; l++) {
+            if (length[l] != promptLength) {
+                throw new IllegalStateException("endPrefill(%d), but layer %d holds %d tokens: run the whole prompt first"
+                        .formatted(promptLength, l, length[l]));
+            }
+        }
+    }
+
     static int ceilDiv(long a, int b) {
         return Math.toIntExact((a + b - 1) / b);
     }
