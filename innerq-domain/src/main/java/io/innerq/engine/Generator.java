@@ -22,6 +22,9 @@ public final class Generator implements GenerateUseCase {
     private final MatVecPort ops;
     private final KvCachePort caches;
 
+    /** Prompt tokens run between two checks of {@link TokenSink#cancelled()}. */
+    public static final int PROMPT_CHUNK = 8 * LlamaForward.PREFILL_BATCH;
+
     public Generator(LlamaModel model, MatVecPort ops, KvCachePort caches) {
         this.model = model;
         this.ops = ops;
@@ -59,7 +62,13 @@ public final class Generator implements GenerateUseCase {
 
         try (KvCache cache = caches.allocate(geometry, capacity, request.kvMode())) {
             long start = System.nanoTime();
-            float[] logits = forward.prefill(cache, prompt, 0, prompt.length);
+            float[] logits = null;
+            for (int from = 0; from < prompt.length; from += PROMPT_CHUNK) {
+                if (sink.cancelled()) {
+                    return new GenerationResult("", prompt.length, 0, FinishReason.CANCELLED, System.nanoTime() - start, 0);
+                }
+                logits = forward.prefill(cache, prompt, from, Math.min(PROMPT_CHUNK, prompt.length - from));
+            }
             forward.endPrefill(cache, prompt.length);
             long prefillEnd = System.nanoTime();
 

@@ -10,5 +10,13 @@ public interface TokenSink {
      */
     boolean accept(String text);
 
+    /**
+     * Asked between chunks of the prompt ({@link Generator#PROMPT_CHUNK} tokens), where no text is produced: true
+     * stops the generation there (finish reason cancelled, nothing generated) and frees its cache.
+     */
+    default boolean cancelled() {
+        return false;
+    }
+
     TokenSink IGNORE = text -> true;
 }

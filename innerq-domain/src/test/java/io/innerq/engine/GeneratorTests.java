@@ -110,4 +110,27 @@ class GeneratorTests {
         assertThat(result.text()).isEmpty();
         assertThat(result.completionTokens()).isZero();
     }
+
+    @Test
+    void aSinkThatCancelsDuringALongPromptStopsItBetweenChunks() {
+        String prompt = "Once upon a time, there was a little girl named Lily. ".repeat(60);
+        int tokens = model.tokenizer().encode(prompt, true, false).length;
+        assertThat(tokens).isGreaterThan(2 * Generator.PROMPT_CHUNK);
+        var checks = new java.util.concurrent.atomic.AtomicInteger();
+        var result = generator.generate(GenerationRequest.of(prompt, 10, SamplingParams.greedy()), new TokenSink() {
+            @Override
+            public boolean accept(String text) {
+                throw new AssertionError("no text may come from a cancelled prompt, got " + text);
+            }
+
+            @Override
+            public boolean cancelled() {
+                return checks.incrementAndGet() > 1; // after the first chunk
+            }
+        });
+        assertThat(result.finishReason()).isEqualTo(FinishReason.CANCELLED);
+        assertThat(result.completionTokens()).isZero();
+        assertThat(result.text()).isEmpty();
+        assertThat(checks.get()).isEqualTo(2);
+    }
 }

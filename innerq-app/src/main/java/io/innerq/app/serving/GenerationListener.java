@@ -11,7 +11,7 @@ public interface GenerationListener {
      */
     boolean onText(String text, int completionTokens);
 
-    /** Checked before generation starts: true when the consumer is already gone. */
+    /** Checked before generation starts and between chunks of the prompt: true when the consumer is gone. */
     default boolean cancelled() {
         return false;
     }

@@ -435,20 +435,32 @@ public final class InnerqEngine implements AutoCloseable {
             int promptTokens = prepared.promptTokens();
             var first = new AtomicBoolean(true);
             var caches = new AtomicReference<>(admission.slot.caches());
-            TokenSink sink = text -> {
-                long now = System.nanoTime();
-                if (first.getAndSet(false)) {
-                    metrics.firstToken(now - admission.requestedNanos);
+            TokenSink sink = new TokenSink() {
+                @Override
+                public boolean accept(String text) {
+                    long now = System.nanoTime();
+                    if (first.getAndSet(false)) {
+                        metrics.firstToken(now - admission.requestedNanos);
+                    }
+                    int completion = Math.max(1, caches.get().tokensStored() - promptTokens + 1);
+                    if (!listener.onText(text, completion)) {
+                        return false;
+                    }
+                    if (now - deadline > 0) {
+                        timedOut.set(true);
+                        return false;
+                    }
+                    return true;
                 }
-                int completion = Math.max(1, caches.get().tokensStored() - promptTokens + 1);
-                if (!listener.onText(text, completion)) {
-                    return false;
+
+                @Override
+                public boolean cancelled() { // between chunks of a long prompt
+                    if (System.nanoTime() - deadline > 0) {
+                        timedOut.set(true);
+                        return true;
+                    }
+                    return listener.cancelled();
                 }
-                if (now - deadline > 0) {
-                    timedOut.set(true);
-                    return false;
-                }
-                return true;
             };
             GenerationResult result;
             try {

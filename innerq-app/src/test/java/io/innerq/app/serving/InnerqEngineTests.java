@@ -188,7 +188,31 @@ class InnerqEngineTests {
         GenerationOutcome o = engine.generate(engine.prepare(long_(500)), GenerationListener.IGNORE);
         assertThat(o.timedOut()).isTrue();
         assertThat(o.finishReason()).isEqualTo("length");
-        assertThat(o.result().completionTokens()).isEqualTo(1);
+        assertThat(o.result().completionTokens()).as("the limit is checked before the prompt runs, too").isZero();
         assertThat(finished("timeout")).isEqualTo(1);
+    }
+
+    @Test
+    void aConsumerThatLeavesDuringALongPromptStopsItAndFreesTheCache() throws IOException {
+        open(1, 64 * MIB, Duration.ofSeconds(1), Duration.ofMinutes(1));
+        String prompt = "Once upon a time, there was a little girl named Lily. ".repeat(60);
+        var request = new GenerationRequest(prompt, 10, SamplingParams.greedy(), List.of(), true, true, KvMode.FP32);
+        var checks = new java.util.concurrent.atomic.AtomicInteger();
+        GenerationOutcome outcome = engine.generate(engine.prepare(request), new GenerationListener() {
+            @Override
+            public boolean onText(String text, int completionTokens) {
+                throw new AssertionError("no text may come from a cancelled prompt");
+            }
+
+            @Override
+            public boolean cancelled() {
+                return checks.incrementAndGet() > 2; // the check before the start, then the first prompt chunk
+            }
+        });
+        assertThat(outcome.result().finishReason()).isEqualTo(io.innerq.engine.FinishReason.CANCELLED);
+        assertThat(outcome.result().completionTokens()).isZero();
+        assertThat(engine.kvBytesInUse()).isZero();
+        assertThat(engine.kvBytesReserved()).isZero();
+        assertThat(engine.activeGenerations()).isZero();
     }
 }
