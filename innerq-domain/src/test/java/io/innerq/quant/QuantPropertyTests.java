@@ -14,7 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Properties of the packing, fp16 rounding and group quantizers over generated inputs (jqwik shrinks a failure to a
  * small counterexample). The bounds are the ones GroupQuantizer's class comment states.
  */
-class QuantProperties {
+class QuantPropertyTests {
 
     @Provide
     Arbitrary<Integer> bits() {

@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Attention that reads the packed cache in place equals exact attention over the keys and values the cache stores,
  * dequantized: for any configuration, geometry, prompt length and decode length, at every decode step.
  */
-class InnerqAttentionProperties {
+class InnerqAttentionPropertyTests {
 
     @Provide
     Arbitrary<InnerqConfig> config() {
