@@ -13,6 +13,7 @@ public final class Tokenizers {
      * @throws IllegalArgumentException when the file has no tokenizer or one InnerQ does not support; the message
      *                                  names the file and the unsupported {@code tokenizer.ggml.model} or
      *                                  {@code tokenizer.ggml.pre}
+     * @throws io.innerq.gguf.GgufFormatException when a tokenizer key holds a value of the wrong type
      */
     public static Tokenizer fromGguf(GgufFile gguf) {
         String model = gguf.string("tokenizer.ggml.model").orElse(null);
