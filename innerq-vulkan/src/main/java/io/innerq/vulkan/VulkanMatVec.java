@@ -5,7 +5,6 @@ import io.innerq.tensor.GgmlType;
 import io.innerq.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
-
 import java.util.IdentityHashMap;
 import java.util.Map;
 
