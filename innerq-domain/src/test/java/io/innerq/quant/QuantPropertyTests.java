@@ -1,54 +1,54 @@
 package io.innerq.quant;
 
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Properties of the packing, fp16 rounding and group quantizers over generated inputs (jqwik shrinks a failure to a
- * small counterexample). The bounds are the ones GroupQuantizer's class comment states.
+ * Properties of the packing, fp16 rounding and group quantizers over generated inputs: each property runs its tries
+ * on seeded random inputs (try t uses seed t, named in a failure's message, so a failure replays). The bounds are the
+ * ones GroupQuantizer's class comment states.
  */
 class QuantPropertyTests {
 
-    @Provide
-    Arbitrary<Integer> bits() {
-        return Arbitraries.of(2, 3, 4, 8);
+    static int bits(SplittableRandom r) {
+        return new int[]{2, 3, 4, 8}[r.nextInt(4)];
     }
 
-    /** Finite floats of every magnitude from 2^-24 to 2^13 (so no scale reaches fp16's limit), zeros and ties. */
-    static Arbitrary<Float> value() {
-        Arbitrary<Float> mantissa = Arbitraries.floats().between(-1f, 1f).ofScale(7);
-        Arbitrary<Integer> exponent = Arbitraries.integers().between(-24, 13);
-        return Combinators.combine(mantissa, exponent).as((m, e) -> Math.scalb(m, e));
+    /** A finite float of any magnitude from 2^-24 to 2^13 (so no scale reaches fp16's limit), zeros and ties included. */
+    static float value(SplittableRandom r) {
+        float mantissa = Math.round((float) (r.nextDouble() * 2 - 1) * 1e7f) / 1e7f;
+        return Math.scalb(mantissa, r.nextInt(-24, 14));
     }
 
-    /** A group of 1 to 64 elements; half the time all of one magnitude, otherwise of mixed magnitudes. */
-    @Provide
-    Arbitrary<float[]> group() {
-        Arbitrary<float[]> mixed = value().array(float[].class).ofMinSize(1).ofMaxSize(64);
-        Arbitrary<float[]> uniform = Combinators.combine(
-                Arbitraries.floats().between(-1f, 1f).ofScale(6).array(float[].class).ofMinSize(1).ofMaxSize(64),
-                Arbitraries.integers().between(-20, 12),
-                Arbitraries.floats().between(-4f, 4f).ofScale(3)).as((m, e, shift) -> {
-                    float[] x = new float[m.length];
-                    for (int i = 0; i < x.length; i++) {
-                        x[i] = Math.scalb(m[i] + shift, e);
-                    }
-                    return x;
-                });
-        return Arbitraries.oneOf(mixed, uniform);
+    /** A group of 1 to 64 elements; half the time all of one magnitude around a shift, otherwise of mixed magnitudes. */
+    static float[] group(SplittableRandom r) {
+        float[] x = new float[r.nextInt(1, 65)];
+        if (r.nextBoolean()) {
+            for (int i = 0; i < x.length; i++) {
+                x[i] = value(r);
+            }
+        } else {
+            int e = r.nextInt(-20, 13);
+            float shift = Math.round((float) (r.nextDouble() * 8 - 4) * 1e3f) / 1e3f;
+            for (int i = 0; i < x.length; i++) {
+                float m = Math.round((float) (r.nextDouble() * 2 - 1) * 1e6f) / 1e6f;
+                x[i] = Math.scalb(m + shift, e);
+            }
+        }
+        return x;
     }
 
-    @Provide
-    Arbitrary<Float> fp16Range() {
-        return Arbitraries.integers().map(Float::intBitsToFloat)
-                .filter(x -> Float.isFinite(x) && Math.abs(x) <= Fp16.MAX);
+    /** Any finite float within fp16's range, drawn by its bits. */
+    static float fp16Range(SplittableRandom r) {
+        while (true) {
+            float x = Float.intBitsToFloat(r.nextInt());
+            if (Float.isFinite(x) && Math.abs(x) <= Fp16.MAX) {
+                return x;
+            }
+        }
     }
 
     private static float slack(float[] x) {
@@ -61,11 +61,15 @@ class QuantPropertyTests {
 
     // --- BitPacking
 
-    @Property(tries = 1000)
-    void packThenUnpackKeepsTheLowBitsSignedAndUnsignedAndTouchesNothingElse(
-            @ForAll("bits") int bits, @ForAll @IntRange(min = 1, max = 130) int n,
-            @ForAll @IntRange(max = 3) int cOff, @ForAll @IntRange(max = 3) int wOff, @ForAll long seed) {
-        var random = new java.util.SplittableRandom(seed);
+    @Test
+    void packThenUnpackKeepsTheLowBitsSignedAndUnsignedAndTouchesNothingElse() {
+        for (int t = 0; t < 1000; t++) {
+            var r = new SplittableRandom(t);
+            packThenUnpack(bits(r), r.nextInt(1, 131), r.nextInt(4), r.nextInt(4), r);
+        }
+    }
+
+    private static void packThenUnpack(int bits, int n, int cOff, int wOff, SplittableRandom random) {
         int[] codes = new int[cOff + n];
         for (int i = 0; i < codes.length; i++) {
             codes[i] = random.nextInt();                        // pack keeps only the low b bits
@@ -97,11 +101,16 @@ class QuantPropertyTests {
     }
 
     /** Attention reads packed codes in place: the result is the plain fp32 dot over the unpacked codes, bit for bit. */
-    @Property(tries = 1000)
-    void dotOnPackedCodesEqualsTheDotOverUnpackedCodes(
-            @ForAll("bits") int bits, @ForAll("group") float[] x, @ForAll boolean signed, @ForAll long seed) {
+    @Test
+    void dotOnPackedCodesEqualsTheDotOverUnpackedCodes() {
+        for (int t = 0; t < 1000; t++) {
+            var r = new SplittableRandom(t);
+            dotOnPacked(bits(r), group(r), r.nextBoolean(), r, t);
+        }
+    }
+
+    private static void dotOnPacked(int bits, float[] x, boolean signed, SplittableRandom random, int t) {
         int n = x.length;
-        var random = new java.util.SplittableRandom(seed);
         int[] codes = new int[n];
         for (int i = 0; i < n; i++) {
             codes[i] = random.nextInt(1 << bits);
@@ -114,13 +123,19 @@ class QuantPropertyTests {
         for (int i = 0; i < n; i++) {
             plain += x[i] * read[i];
         }
-        assertThat(BitPacking.dot(packed, 1, bits, signed, x, 0, n)).isEqualTo(plain);
+        assertThat(BitPacking.dot(packed, 1, bits, signed, x, 0, n)).as("try %d", t).isEqualTo(plain);
     }
 
     // --- Fp16
 
-    @Property(tries = 2000)
-    void ceilAndFloorRoundToTheAdjacentHalves(@ForAll("fp16Range") float x) {
+    @Test
+    void ceilAndFloorRoundToTheAdjacentHalves() {
+        for (int t = 0; t < 2000; t++) {
+            ceilAndFloor(fp16Range(new SplittableRandom(t)));
+        }
+    }
+
+    private static void ceilAndFloor(float x) {
         short up = Fp16.ceil(x);
         short down = Fp16.floor(x);
         assertThat(Fp16.toFloat(up)).isGreaterThanOrEqualTo(x);
@@ -140,8 +155,15 @@ class QuantPropertyTests {
 
     // --- GroupQuantizer
 
-    @Property(tries = 1000)
-    void symmetricErrsAtMostHalfAStepExceptTheClampedTopLevel(@ForAll("bits") int bits, @ForAll("group") float[] x) {
+    @Test
+    void symmetricErrsAtMostHalfAStepExceptTheClampedTopLevel() {
+        for (int t = 0; t < 1000; t++) {
+            var r = new SplittableRandom(t);
+            symmetricBound(bits(r), group(r));
+        }
+    }
+
+    private static void symmetricBound(int bits, float[] x) {
         int n = x.length;
         int half = 1 << (bits - 1);
         int[] codes = new int[n];
@@ -157,8 +179,15 @@ class QuantPropertyTests {
         }
     }
 
-    @Property(tries = 1000)
-    void asymmetricErrsAtMostHalfAStep(@ForAll("bits") int bits, @ForAll("group") float[] x) {
+    @Test
+    void asymmetricErrsAtMostHalfAStep() {
+        for (int t = 0; t < 1000; t++) {
+            var r = new SplittableRandom(t);
+            asymmetricBound(bits(r), group(r));
+        }
+    }
+
+    private static void asymmetricBound(int bits, float[] x) {
         int n = x.length;
         int[] codes = new int[n];
         var q = new GroupQuantizer(bits, QuantMode.ASYMMETRIC, n);
@@ -178,8 +207,15 @@ class QuantPropertyTests {
         }
     }
 
-    @Property(tries = 1000)
-    void hybridIsNeverWorseThanEitherBranchAndKeepsTheBranchItFlags(@ForAll("bits") int bits, @ForAll("group") float[] x) {
+    @Test
+    void hybridIsNeverWorseThanEitherBranchAndKeepsTheBranchItFlags() {
+        for (int t = 0; t < 1000; t++) {
+            var r = new SplittableRandom(t);
+            hybridChoice(bits(r), group(r));
+        }
+    }
+
+    private static void hybridChoice(int bits, float[] x) {
         int n = x.length;
         int[] codes = new int[n];
         int[] sym = new int[n];
