@@ -54,6 +54,16 @@ class ServeCommandTests {
     }
 
     @Test
+    void aTruncatedModelSaysWhatIsWrongAndWhatToDo(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+        var truncated = dir.resolve("truncated.gguf");
+        byte[] whole = java.nio.file.Files.readAllBytes(java.nio.file.Path.of(stories));
+        java.nio.file.Files.write(truncated, java.util.Arrays.copyOf(whole, whole.length / 2));
+        CliTests.Run r = CliTests.run("serve", "--model", truncated.toString(), "--port", "0");
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("the service did not start", "truncated.gguf", "the file is truncated or corrupt");
+    }
+
+    @Test
     void aBadPropertyIsNamed() {
         CliTests.Run r = CliTests.run("serve", "--model", stories, "--port", "0", "--innerq.kv.mode=innerq-7");
         assertThat(r.status()).isEqualTo(1);
