@@ -29,6 +29,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link ServeCommand}), runs {@code --clients} streaming chat clients against {@code 127.0.0.1} for
  * {@code --seconds} (no request starts after that, and at most {@code --max-requests} start in all), stops it, and
  * prints one Markdown table. A load program, not a test: its numbers depend on the machine.
+ *
+ * <p>As a soak run ({@code --sample-seconds N}) it also records, every N seconds, the heap after a collection, the
+ * JVM's direct and mapped buffers, the generations running and the KV bytes they hold, and prints them as a second
+ * table; after the load it checks that the engine is back to idle (no generation, no KV bytes, every slot free) and
+ * that the heap returned to within 25% (and 32 MiB) of its value before the load, and fails otherwise. With a small
+ * {@code --kv-budget} the budget's 429 answers show up as errors by status, and no request may fail otherwise.
  */
 final class BenchServeCommand {
 
@@ -54,11 +60,12 @@ final class BenchServeCommand {
 
     static int run(List<String> args, PrintStream out, PrintStream err) {
         var cli = CliArguments.parse("bench serve", args, Set.of("model", "clients", "seconds", "max-requests",
-                "max-tokens", "concurrency", "kv-budget", "kv", "threads"), Set.of());
+                "max-tokens", "concurrency", "kv-budget", "kv", "threads", "sample-seconds"), Set.of());
         int clients = positive(cli, "clients", 4);
         int seconds = positive(cli, "seconds", 30);
         int maxRequests = positive(cli, "max-requests", 10_000);
         int maxTokens = positive(cli, "max-tokens", 64);
+        int sampleSeconds = cli.integer("sample-seconds").orElse(0);
 
         var spring = new ArrayList<>(List.of("--server.address=127.0.0.1", "--server.port=0",
                 "--logging.level.root=WARN"));
@@ -71,7 +78,7 @@ final class BenchServeCommand {
         int[] status = {1};
         int serve = ServeCommand.run(spring, err, context -> {
             try {
-                status[0] = load(context, clients, seconds, maxRequests, maxTokens, out, err);
+                status[0] = load(context, clients, seconds, maxRequests, maxTokens, sampleSeconds, out, err);
             } finally {
                 context.close();
             }
@@ -79,8 +86,13 @@ final class BenchServeCommand {
         return serve != 0 ? serve : status[0];
     }
 
+    /** One sample of a soak run. */
+    private record Memory(double seconds, long heap, long direct, long mapped, int active, long kvBytes, int served) {
+    }
+
     private static int load(ConfigurableApplicationContext context, int clients, int seconds, int maxRequests,
-                            int maxTokens, PrintStream out, PrintStream err) {
+                            int maxTokens, int sampleSeconds, PrintStream out, PrintStream err) {
+        var engine = context.getBean(io.innerq.app.serving.InnerqEngine.class);
         var env = context.getEnvironment();
         String base = "http://127.0.0.1:" + env.getProperty("local.server.port");
         String model;
@@ -97,7 +109,9 @@ final class BenchServeCommand {
             return 1;
         }
         long heapBefore = heapUsedAfterGc();
+        long directBefore = bufferPool("direct");
         var samples = Collections.synchronizedList(new ArrayList<Sample>());
+        var memory = Collections.synchronizedList(new ArrayList<Memory>());
         var errors = new ConcurrentHashMap<String, AtomicInteger>();
         var started = new AtomicInteger();
         var promptTurn = new AtomicLong();
@@ -105,6 +119,12 @@ final class BenchServeCommand {
 
         long t0 = System.nanoTime();
         long deadline = t0 + TimeUnit.SECONDS.toNanos(seconds);
+        var sampler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        if (sampleSeconds > 0) {
+            sampler.scheduleAtFixedRate(() -> memory.add(new Memory((System.nanoTime() - t0) / 1e9, heapUsedAfterGc(),
+                    bufferPool("direct"), bufferPool("mapped"), engine.activeGenerations(), engine.kvBytesInUse(),
+                    samples.size())), sampleSeconds, sampleSeconds, TimeUnit.SECONDS);
+        }
         try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
              ExecutorService pool = Executors.newFixedThreadPool(clients)) {
             for (int c = 0; c < clients; c++) {
@@ -129,7 +149,9 @@ final class BenchServeCommand {
             // The last requests finish within their timeout; the pool's close waits for them.
         }
         long wallNanos = System.nanoTime() - t0;
+        sampler.shutdownNow();
         long heapAfter = heapUsedAfterGc();
+        long directAfter = bufferPool("direct");
 
         List<Sample> ok = samples.stream().filter(Sample::ok).toList();
         List<Double> ttft = ok.stream().map(s -> s.firstTokenNanos() / 1e6).sorted().toList();
@@ -157,10 +179,36 @@ final class BenchServeCommand {
         row(out, "per-stream decode tokens/s p50", fmt("%.1f", percentile(perStream, 50)));
         row(out, "heap used before / after (MiB)", fmt("%.0f", heapBefore / 1048576.0) + " / "
                 + fmt("%.0f", heapAfter / 1048576.0));
+        row(out, "direct buffers before / after (MiB)", fmt("%.1f", directBefore / 1048576.0) + " / "
+                + fmt("%.1f", directAfter / 1048576.0));
+        row(out, "after the load: generations / KV bytes / free slots", engine.activeGenerations() + " / "
+                + engine.kvBytesInUse() + " / " + engine.freeSlots());
+        if (!memory.isEmpty()) {
+            out.println();
+            out.println("| s | heap (MiB) | direct (MiB) | mapped (MiB) | generations | KV bytes | requests answered |");
+            out.println("|---:|---:|---:|---:|---:|---:|---:|");
+            for (Memory m : memory) {
+                out.printf(Locale.ROOT, "| %.0f | %.0f | %.1f | %.1f | %d | %,d | %d |%n", m.seconds(), m.heap() / 1048576.0,
+                        m.direct() / 1048576.0, m.mapped() / 1048576.0, m.active(), m.kvBytes(), m.served());
+            }
+        }
         out.flush();
         if (ok.isEmpty()) {
             err.println("innerq: no request was served; errors: " + errorsByStatus);
             return 1;
+        }
+        if (sampleSeconds > 0) {
+            boolean idle = engine.activeGenerations() == 0 && engine.kvBytesInUse() == 0
+                    && engine.freeSlots() == engine.settings().concurrency();
+            boolean heapBack = heapAfter <= Math.max(heapBefore * 1.25, heapBefore + (32L << 20));
+            boolean onlyBudget = errorsByStatus.keySet().stream().allMatch(k -> k.equals("429"));
+            if (!idle || !heapBack || !onlyBudget) {
+                err.printf("innerq: soak check failed: idle after the load %s, heap back to its baseline %s, "
+                        + "only 429s among the errors %s%n", idle, heapBack, onlyBudget);
+                return 1;
+            }
+            out.println();
+            out.println("Soak check passed: the engine is idle, the heap is back to its baseline, errors are only 429s.");
         }
         return 0;
     }
@@ -218,6 +266,16 @@ final class BenchServeCommand {
             throw new CliArguments.UsageException("--%s must be at least 1, got %d".formatted(name, v));
         }
         return v;
+    }
+
+    /** Bytes the JVM's buffer pool {@code name} ("direct" or "mapped") holds. */
+    private static long bufferPool(String name) {
+        for (var pool : java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {
+            if (pool.getName().equals(name)) {
+                return pool.getMemoryUsed();
+            }
+        }
+        return 0;
     }
 
     private static long heapUsedAfterGc() {
