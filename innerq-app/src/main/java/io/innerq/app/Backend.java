@@ -1,5 +1,6 @@
 package io.innerq.app;
 
+import io.innerq.app.serving.GpuRuntime;
 import io.innerq.cache.ReferenceKvCaches;
 import io.innerq.cpu.CpuWorkers;
 import io.innerq.cpu.VectorKvCaches;
@@ -7,9 +8,6 @@ import io.innerq.cpu.VectorMatVec;
 import io.innerq.port.out.KvCachePort;
 import io.innerq.port.out.MatVecPort;
 import io.innerq.tensor.ScalarMatVec;
-import io.innerq.vulkan.KernelLibrary;
-import io.innerq.vulkan.VulkanDevice;
-import io.innerq.vulkan.VulkanKvCaches;
 
 import java.util.Locale;
 
@@ -37,18 +35,15 @@ public record Backend(String name, MatVecPort matVec, KvCachePort caches, KvCach
                 yield new Backend("cpu", new VectorMatVec(workers), new VectorKvCaches(workers), null, workers);
             }
             case "vulkan" -> {
-                var device = VulkanDevice.open(VulkanDevice.Options.fromSystemProperties());
-                var kernels = new KernelLibrary(device);
+                var gpu = GpuRuntime.open(false);
                 try {
-                    Backend b = vulkan(new VulkanKvCaches(kernels), threads);
+                    Backend b = vulkan(gpu.caches(), threads);
                     yield new Backend(b.name, b.matVec, b.caches, b.fallbackCaches, () -> {
                         b.close();
-                        kernels.close();
-                        device.close();
+                        gpu.close();
                     });
                 } catch (RuntimeException e) {
-                    kernels.close();
-                    device.close();
+                    gpu.close();
                     throw e;
                 }
             }

@@ -13,12 +13,10 @@ public final class TimestampQueries implements AutoCloseable {
 
     private final VulkanDevice device;
     private final long pool;
-    private final int count;
     private boolean closed;
 
     public TimestampQueries(VulkanDevice device, int count) {
         this.device = device;
-        this.count = count;
         try (MemoryStack stack = stackPush()) {
             LongBuffer p = stack.mallocLong(1);
             VulkanDevice.check(vkCreateQueryPool(device.handle(), VkQueryPoolCreateInfo.calloc(stack).sType$Default()
@@ -46,9 +44,6 @@ public final class TimestampQueries implements AutoCloseable {
         }
     }
 
-    public int count() {
-        return count;
-    }
 
     @Override
     public void close() {

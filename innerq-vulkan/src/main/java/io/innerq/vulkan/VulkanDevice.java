@@ -282,16 +282,6 @@ public final class VulkanDevice implements AutoCloseable {
         return fallback;
     }
 
-    /** Whether device-local memory is also host-visible for every buffer (CPU implementations, unified memory). */
-    boolean unifiedMemory() {
-        for (int i = 0; i < memory.memoryTypeCount(); i++) {
-            int flags = memory.memoryTypes(i).propertyFlags();
-            if ((flags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) != 0 && (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) == 0) {
-                return false;
-            }
-        }
-        return true;
-    }
 
     public DeviceInfo info() {
         return info;
@@ -302,10 +292,6 @@ public final class VulkanDevice implements AutoCloseable {
         return List.copyOf(messages);
     }
 
-    /** Forgets the validation messages seen so far. */
-    public void clearValidationMessages() {
-        messages.clear();
-    }
 
     VkDevice handle() {
         return device;
@@ -344,10 +330,6 @@ public final class VulkanDevice implements AutoCloseable {
         }
     }
 
-    /** Waits until the device is idle; a lost device surfaces here as a {@link VulkanException}. */
-    public void waitIdle() {
-        check(vkDeviceWaitIdle(device), "vkDeviceWaitIdle");
-    }
 
     @Override
     public synchronized void close() {

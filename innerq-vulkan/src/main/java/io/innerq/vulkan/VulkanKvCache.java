@@ -208,10 +208,6 @@ abstract class VulkanKvCache implements KvCache {
         }
     }
 
-    /** The softmax over the current scores, once, so that p.V reads real probabilities. */
-    final void recordSoftmaxOnce(int n) {
-        recordSoftmax(n);
-    }
 
     CommandBatch batch() {
         return batch;

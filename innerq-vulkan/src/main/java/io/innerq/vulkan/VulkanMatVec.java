@@ -42,10 +42,6 @@ public final class VulkanMatVec implements MatVecPort, AutoCloseable {
         this.batch = new CommandBatch(device);
     }
 
-    /** Whether weights of {@code type} can be multiplied here. */
-    public static boolean supports(GgmlType type) {
-        return kernelType(type) >= 0;
-    }
 
     private static int kernelType(GgmlType type) {
         return switch (type) {

@@ -40,8 +40,8 @@ public final class GpuRuntime implements AutoCloseable {
                 log.info("innerq.backend=auto: no Vulkan GPU ({}); using the CPU", e.getMessage());
                 return null;
             }
-            throw new VulkanException("innerq.backend=vulkan, but " + e.getMessage()
-                    + " (or set innerq.backend=cpu or auto)");
+            throw new VulkanException("the vulkan backend cannot start: " + e.getMessage()
+                    + " (or use the cpu backend, or auto)");
         }
         if (gpuOnly && device.info().isCpu()) {
             log.info("innerq.backend=auto: the only Vulkan device is a CPU implementation ({}); using the CPU backend",
