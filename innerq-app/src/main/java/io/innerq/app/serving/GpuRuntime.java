@@ -49,7 +49,6 @@ public final class GpuRuntime implements AutoCloseable {
             device.close();
             return null;
         }
-        log.info("Vulkan device: {}", device.info());
         return new GpuRuntime(device, VulkanKvCaches::new);
     }
 
