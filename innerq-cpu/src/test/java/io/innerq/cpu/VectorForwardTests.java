@@ -1,8 +1,9 @@
 package io.innerq.cpu;
 
 import io.innerq.model.ForwardContractTests;
-import io.innerq.port.out.KvCachePort;
-import io.innerq.port.out.MatVecPort;
+import io.innerq.model.HostForward;
+import io.innerq.model.LlamaModel;
+import io.innerq.port.out.ForwardPort;
 import org.junit.jupiter.api.AfterAll;
 
 /** The forward contract on the CPU adapter: Vector API products on two threads, vectorized caches. */
@@ -12,13 +13,8 @@ class VectorForwardTests extends ForwardContractTests {
     private final VectorKvCaches caches = new VectorKvCaches();
 
     @Override
-    protected MatVecPort ops() {
-        return ops;
-    }
-
-    @Override
-    protected KvCachePort caches() {
-        return caches;
+    protected ForwardPort forward(LlamaModel model) {
+        return new HostForward(model, ops, caches);
     }
 
     @AfterAll

@@ -1,10 +1,11 @@
 package io.innerq.engine;
 
+import io.innerq.model.HostForward;
 import io.innerq.model.LlamaConfig;
 import io.innerq.model.LlamaForward;
 import io.innerq.model.LlamaModel;
 import io.innerq.port.in.GenerateUseCase;
-import io.innerq.port.out.KvCache;
+import io.innerq.port.out.ForwardPort;
 import io.innerq.port.out.KvCachePort;
 import io.innerq.port.out.MatVecPort;
 import io.innerq.sampling.Sampler;
@@ -19,16 +20,20 @@ import io.innerq.tokenizer.Tokenizer;
 public final class Generator implements GenerateUseCase {
 
     private final LlamaModel model;
-    private final MatVecPort ops;
-    private final KvCachePort caches;
+    private final ForwardPort forward;
 
     /** Prompt tokens run between two checks of {@link TokenSink#cancelled()}. */
     public static final int PROMPT_CHUNK = 8 * LlamaForward.PREFILL_BATCH;
 
-    public Generator(LlamaModel model, MatVecPort ops, KvCachePort caches) {
+    /** A generator whose forward pass runs on {@code forward} (one port per model: it may hold the model's weights). */
+    public Generator(LlamaModel model, ForwardPort forward) {
         this.model = model;
-        this.ops = ops;
-        this.caches = caches;
+        this.forward = forward;
+    }
+
+    /** A generator on the host's forward pass: {@code ops} for the matrix products, {@code caches} for the KV cache. */
+    public Generator(LlamaModel model, MatVecPort ops, KvCachePort caches) {
+        this(model, new HostForward(model, ops, caches));
     }
 
     @Override
@@ -51,8 +56,6 @@ public final class Generator implements GenerateUseCase {
         int[] tokens = new int[capacity];
         System.arraycopy(prompt, 0, tokens, 0, prompt.length);
 
-        var geometry = new KvCachePort.CacheGeometry(config.layers(), config.heads(), config.kvHeads(), config.headDim());
-        var forward = new LlamaForward(model, ops);
         var sampler = new Sampler(request.sampling(), config.vocabularySize());
         var stops = new StopStringMatcher(request.stopStrings());
         TokenDecoder decoder = tokenizer.newDecoder();
@@ -60,16 +63,16 @@ public final class Generator implements GenerateUseCase {
             decoder.next(t); // so the decoder knows what precedes the first generated token
         }
 
-        try (KvCache cache = caches.allocate(geometry, capacity, request.kvMode())) {
+        try (ForwardPort.Sequence sequence = forward.start(capacity, request.kvMode())) {
             long start = System.nanoTime();
             float[] logits = null;
             for (int from = 0; from < prompt.length; from += PROMPT_CHUNK) {
                 if (sink.cancelled()) {
                     return new GenerationResult("", prompt.length, 0, FinishReason.CANCELLED, System.nanoTime() - start, 0);
                 }
-                logits = forward.prefill(cache, prompt, from, Math.min(PROMPT_CHUNK, prompt.length - from));
+                logits = sequence.prefill(prompt, from, Math.min(PROMPT_CHUNK, prompt.length - from));
             }
-            forward.endPrefill(cache, prompt.length);
+            sequence.endPrefill(prompt.length);
             long prefillEnd = System.nanoTime();
 
             int length = prompt.length;
@@ -93,7 +96,7 @@ public final class Generator implements GenerateUseCase {
                     break;
                 }
                 if (generated < maxTokens) {
-                    logits = forward.step(cache, next, length - 1, true);
+                    logits = sequence.step(next, length - 1, true);
                 }
             }
             if (reason != FinishReason.CANCELLED) {
@@ -111,5 +114,10 @@ public final class Generator implements GenerateUseCase {
 
     public LlamaModel model() {
         return model;
+    }
+
+    /** The forward pass this generator runs on. */
+    public ForwardPort forward() {
+        return forward;
     }
 }

@@ -3,9 +3,9 @@ package io.innerq.eval;
 import io.innerq.cache.CapacityPlanner;
 import io.innerq.cache.KvMode;
 import io.innerq.model.LlamaConfig;
-import io.innerq.model.LlamaForward;
+import io.innerq.model.HostForward;
 import io.innerq.model.LlamaModel;
-import io.innerq.port.out.KvCache;
+import io.innerq.port.out.ForwardPort;
 import io.innerq.port.out.KvCachePort;
 import io.innerq.port.out.KvCachePort.CacheGeometry;
 import io.innerq.port.out.MatVecPort;
@@ -24,13 +24,15 @@ import java.util.function.IntConsumer;
 public final class CacheModeEvaluator {
 
     private final LlamaModel model;
-    private final MatVecPort ops;
-    private final KvCachePort caches;
+    private final ForwardPort forward;
+
+    public CacheModeEvaluator(LlamaModel model, ForwardPort forward) {
+        this.model = model;
+        this.forward = forward;
+    }
 
     public CacheModeEvaluator(LlamaModel model, MatVecPort ops, KvCachePort caches) {
-        this.model = model;
-        this.ops = ops;
-        this.caches = caches;
+        this(model, new HostForward(model, ops, caches));
     }
 
     /**
@@ -57,10 +59,6 @@ public final class CacheModeEvaluator {
         }
         int vocab = c.vocabularySize();
         int n = runs.size();
-        var forwards = new LlamaForward[n];
-        for (int i = 0; i < n; i++) {
-            forwards[i] = new LlamaForward(model, ops);
-        }
         double[] nll = new double[n];
         double[] kl = new double[n];
         long[] agree = new long[n];
@@ -76,16 +74,16 @@ public final class CacheModeEvaluator {
                 throw new IllegalArgumentException("a window of %d tokens exceeds the context of %d"
                         .formatted(window.length, c.contextLength()));
             }
-            var open = new KvCache[n];
+            var open = new ForwardPort.Sequence[n];
             try {
                 for (int i = 0; i < n; i++) {
-                    open[i] = caches.allocate(geometry, steps, runs.get(i));
+                    open[i] = forward.start(steps, runs.get(i));
                 }
                 for (int pos = 0; pos < steps; pos++) {
                     int target = window[pos + 1];
                     int refArgmax = -1;
                     for (int i = 0; i < n; i++) {
-                        float[] logits = forwards[i].step(open[i], window[pos], pos, true);
+                        float[] logits = open[i].step(window[pos], pos, true);
                         if (pos == prefill - 1) {
                             open[i].endPrefill(prefill);
                         }
@@ -106,9 +104,9 @@ public final class CacheModeEvaluator {
                 }
                 tokensSeen += window.length;
             } finally {
-                for (KvCache cache : open) {
-                    if (cache != null) {
-                        cache.close();
+                for (ForwardPort.Sequence sequence : open) {
+                    if (sequence != null) {
+                        sequence.close();
                     }
                 }
             }

@@ -4,11 +4,10 @@ import io.innerq.cache.KvMode;
 import io.innerq.engine.GenerationRequest;
 import io.innerq.engine.Generator;
 import io.innerq.engine.TokenSink;
-import io.innerq.port.out.KvCache;
-import io.innerq.port.out.KvCachePort;
-import io.innerq.port.out.KvCachePort.CacheGeometry;
-import io.innerq.port.out.MatVecPort;
+import io.innerq.cache.ReferenceKvCaches;
+import io.innerq.port.out.ForwardPort;
 import io.innerq.sampling.SamplingParams;
+import io.innerq.tensor.ScalarMatVec;
 import io.innerq.testing.TestModels;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,9 +23,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * The whole forward pass on stories260K, for any pair of ports: the reference logits, the reference greedy text, and
- * batched prefill equal to token-by-token steps for every cache mode. Ships in the domain test-jar; each backend
- * extends it. Tolerance: 1e-4 on logits (fp32 sums in another order).
+ * The whole forward pass, for any {@link ForwardPort}: stories260K's reference logits and greedy text, batched prefill
+ * equal to token-by-token steps for every cache mode, and the larger trained model's greedy text equal to the scalar
+ * reference ports' (fp32 and fp16 caches). Ships in the domain test-jar; each backend extends it. Tolerance: 1e-4 on
+ * logits (fp32 sums in another order).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class ForwardContractTests {
@@ -36,9 +36,8 @@ public abstract class ForwardContractTests {
 
     private LlamaModel model;
 
-    protected abstract MatVecPort ops();
-
-    protected abstract KvCachePort caches();
+    /** The backend's forward pass over {@code model}. */
+    protected abstract ForwardPort forward(LlamaModel model);
 
     @BeforeAll
     void load() throws IOException {
@@ -50,15 +49,10 @@ public abstract class ForwardContractTests {
         model.close();
     }
 
-    private CacheGeometry geometry() {
-        LlamaConfig c = model.config();
-        return new CacheGeometry(c.layers(), c.heads(), c.kvHeads(), c.headDim());
-    }
-
     @Test
     public void logitsAfterBosMatchTheReference() {
-        try (KvCache cache = caches().allocate(geometry(), 4, KvMode.FP32)) {
-            float[] logits = new LlamaForward(model, ops()).step(cache, 1, 0, true);
+        try (var sequence = forward(model).start(4, KvMode.FP32)) {
+            float[] logits = sequence.step(1, 0, true);
             float[] expected = {-6.222915f, 8.404343f, -6.22374f, -6.222545f, -6.221954f, -6.222878f};
             for (int i = 0; i < expected.length; i++) {
                 assertThat(logits[i]).as("logit %d", i).isCloseTo(expected[i], within(1e-4f));
@@ -68,7 +62,7 @@ public abstract class ForwardContractTests {
 
     @Test
     public void greedyTextMatchesTheReference() {
-        var result = new Generator(model, ops(), caches())
+        var result = new Generator(model, forward(model))
                 .generate(GenerationRequest.of("Once upon a time", 60, SamplingParams.greedy()), TokenSink.IGNORE);
         assertThat("Once upon a time" + result.text()).isEqualTo(REFERENCE);
     }
@@ -85,22 +79,36 @@ public abstract class ForwardContractTests {
                         + "One day, she saw a big, red ball. She wanted to play with it, but it was too high. "
                         + "Lily asked her mom for help. Her mom smiled and said yes.", true, false);
         assertThat(prompt.length).isGreaterThan(LlamaForward.PREFILL_BATCH + 1);
-        try (KvCache batched = caches().allocate(geometry(), prompt.length + 8, mode);
-             KvCache stepped = caches().allocate(geometry(), prompt.length + 8, mode)) {
-            var a = new LlamaForward(model, ops());
-            var b = new LlamaForward(model, ops());
-            float[] la = a.prefill(batched, prompt, 0, prompt.length).clone();
+        ForwardPort port = forward(model);
+        try (var a = port.start(prompt.length + 8, mode);
+             var b = port.start(prompt.length + 8, mode)) {
+            float[] la = a.prefill(prompt, 0, prompt.length).clone();
             float[] lb = null;
             for (int pos = 0; pos < prompt.length; pos++) {
-                lb = b.step(stepped, prompt[pos], pos, pos == prompt.length - 1);
+                lb = b.step(prompt[pos], pos, pos == prompt.length - 1);
             }
             assertThat(la).as("last prompt token's logits, %s", mode).containsExactly(lb, within(1e-4f));
-            a.endPrefill(batched, prompt.length);
-            b.endPrefill(stepped, prompt.length);
+            a.endPrefill(prompt.length);
+            b.endPrefill(prompt.length);
             int next = 403;
             for (int pos = prompt.length; pos < prompt.length + 8; pos++) {
-                assertThat(a.step(batched, next, pos, true).clone())
-                        .as("decode at %d, %s", pos, mode).containsExactly(b.step(stepped, next, pos, true), within(1e-4f));
+                assertThat(a.step(next, pos, true).clone())
+                        .as("decode at %d, %s", pos, mode).containsExactly(b.step(next, pos, true), within(1e-4f));
+            }
+        }
+    }
+
+    @Test
+    public void largerModelsGreedyTextEqualsTheReferencePorts() throws IOException {
+        var path = TestModels.storybooks();
+        assertThat(path).as("storybooks-18M-hd128.gguf in ../shared/models").isPresent();
+        try (LlamaModel larger = LlamaModel.load(path.get())) {
+            for (KvMode mode : List.of(KvMode.FP32, KvMode.FP16)) {
+                var request = GenerationRequest.of("Once upon a time", 40, SamplingParams.greedy()).withKvMode(mode);
+                String expected = new Generator(larger, new ScalarMatVec(), new ReferenceKvCaches())
+                        .generate(request, TokenSink.IGNORE).text();
+                String actual = new Generator(larger, forward(larger)).generate(request, TokenSink.IGNORE).text();
+                assertThat(actual).as("greedy text with the %s cache", mode.name()).isEqualTo(expected);
             }
         }
     }
