@@ -21,3 +21,16 @@ for backend in cpu vulkan; do
   fi
   echo "end-to-end check passed: ./innerq generate --backend $backend printed the reference text"
 done
+
+# The larger trained model: the Vulkan backend's greedy text equals the CPU backend's.
+larger=${INNERQ_TEST_LARGER_MODEL:-../shared/models/storybooks-18M-hd128.gguf}
+for kv in fp16 innerq-base; do
+  cpu=$(./innerq generate --model "$larger" --prompt "Once upon a time" --temperature 0 --max-tokens 48 --kv $kv --backend cpu 2>/dev/null)
+  gpu=$(./innerq generate --model "$larger" --prompt "Once upon a time" --temperature 0 --max-tokens 48 --kv $kv --backend vulkan 2>/dev/null)
+  if [[ -z "$cpu" || "$cpu" != "$gpu" ]]; then
+    echo "end-to-end check FAILED on $larger ($kv): the cpu and vulkan backends printed different text:" >&2
+    printf 'cpu:    %s\nvulkan: %s\n' "$cpu" "$gpu" >&2
+    exit 1
+  fi
+  echo "end-to-end check passed: ./innerq generate --backend vulkan printed the cpu backend's text on $(basename "$larger") ($kv)"
+done

@@ -20,8 +20,8 @@ final class VulkanDenseKvCache extends VulkanKvCache {
     private final long[] scoreSets;
     private final long[] valueSets;
 
-    VulkanDenseKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, boolean half) {
-        super(kernels, geometry, capacity, ceilDiv(capacity, DENSE_CHUNK), 3 * geometry.layers());
+    VulkanDenseKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, boolean half, VulkanBuffer sharedIo) {
+        super(kernels, geometry, capacity, ceilDiv(capacity, DENSE_CHUNK), 3 * geometry.layers(), sharedIo);
         this.half = half;
         wordsPerToken = half ? hd / 2 : hd;
         headStride = (long) capacity * wordsPerToken;

@@ -51,9 +51,10 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
     private final ComputeKernel append, move, factorKernel, quantKeys, quantValues, scoresKernel, valuesKernel;
     private final long[] appendSet, factorsRingSet, keysRingSet, valuesRingSet, scoreSet, valueSet;
 
-    VulkanInnerqKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, InnerqConfig config) {
+    VulkanInnerqKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, InnerqConfig config,
+                        VulkanBuffer sharedIo) {
         super(kernels, geometry, capacity, maxChunks(geometry, capacity, config),
-                PromptBuffers.descriptorSets(geometry.layers(), capacity, 6, 4));
+                PromptBuffers.descriptorSets(geometry.layers(), capacity, 6, 4), sharedIo);
         this.config = config;
         kvHeads = geometry.kvHeads();
         sink = config.sink();

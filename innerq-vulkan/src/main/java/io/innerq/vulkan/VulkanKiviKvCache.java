@@ -48,9 +48,9 @@ final class VulkanKiviKvCache extends VulkanKvCache {
     private final ComputeKernel toResidual, quantKeys, quantValues, scoresKernel, valuesKernel;
     private final long[] residualSet, keysRingSet, valuesRingSet, scoreSet, valueSet;
 
-    VulkanKiviKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, KvMode.Kivi mode) {
+    VulkanKiviKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, KvMode.Kivi mode, VulkanBuffer sharedIo) {
         super(kernels, geometry, capacity, ceilDiv(capacity, CHUNK),
-                PromptBuffers.descriptorSets(geometry.layers(), capacity, 5, 3));
+                PromptBuffers.descriptorSets(geometry.layers(), capacity, 5, 3), sharedIo);
         int bits = mode.bits();
         kvHeads = geometry.kvHeads();
         residual = KvMode.Kivi.RESIDUAL;

@@ -11,7 +11,10 @@ import io.innerq.port.out.KvCachePort.CacheGeometry;
  * The cache stays on the GPU between tokens; per step only k, v, q and out cross the bus.
  *
  * <p>I/O buffer (host-visible, fp32): {@code k [kvDim] | v [kvDim] | q [heads * headDim] | out [heads * headDim]};
- * q is copied to a device-local buffer before the kernels read it (many workgroups read it).
+ * q is copied to a device-local buffer before the kernels read it (many workgroups read it). A cache made for a
+ * device forward pass ({@link VulkanForward}) uses that pass's activation buffer instead, and {@link #recordStep}
+ * records a token's store and attention into the pass's command buffer (this cache's batch), at the offsets where
+ * the pass's kernels wrote k, v and q.
  * Scores: fp32 {@code [head][capacity]}, softmax in place. Partial sums: fp32 {@code [chunk][head][headDim]}.
  */
 abstract class VulkanKvCache implements KvCache {
@@ -33,6 +36,12 @@ abstract class VulkanKvCache implements KvCache {
     protected final int perKv;
     protected final int[] length;
     protected final VulkanBuffer io;
+    private final boolean ownIo;
+    // Offsets (in floats) of k, v, q and out in the I/O buffer, for the token being recorded
+    private int kAt;
+    private int vAt;
+    private int qAt;
+    private int outAt;
     protected final VulkanBuffer query;
     protected final VulkanBuffer scores;
     protected final VulkanBuffer partial;
@@ -46,8 +55,11 @@ abstract class VulkanKvCache implements KvCache {
     private int pendingPosition;
     private boolean closed;
 
-    /** {@code maxChunks}: the most partial sums a p.V of this cache writes; {@code sets}: descriptor sets it binds. */
-    VulkanKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, int maxChunks, int sets) {
+    /**
+     * {@code maxChunks}: the most partial sums a p.V of this cache writes; {@code sets}: descriptor sets it binds;
+     * {@code sharedIo}: a forward pass's activation buffer to use as the I/O buffer (not owned), or null for its own.
+     */
+    VulkanKvCache(KernelLibrary kernels, CacheGeometry geometry, int capacity, int maxChunks, int sets, VulkanBuffer sharedIo) {
         Positions.checkCapacity(capacity);
         this.kernels = kernels;
         this.device = kernels.device();
@@ -69,19 +81,25 @@ abstract class VulkanKvCache implements KvCache {
         DescriptorPool descriptors = null;
         CommandBatch commands = null;
         try {
-            ioBuffer = VulkanBuffer.hostVisible(device, 4L * (2L * kvDim + 2L * qDim));
+            ioBuffer = sharedIo != null ? sharedIo : VulkanBuffer.hostVisible(device, 4L * (2L * kvDim + 2L * qDim));
             queryBuffer = VulkanBuffer.deviceLocal(device, 4L * qDim);
             scoreBuffer = VulkanBuffer.deviceLocal(device, 4L * geometry.heads() * capacity);
             partialBuffer = VulkanBuffer.deviceLocal(device, 4L * Math.max(1, maxChunks) * qDim);
             descriptors = new DescriptorPool(device, sets + 2, 4);
             commands = new CommandBatch(device);
         } catch (RuntimeException e) {
-            for (AutoCloseable c : new AutoCloseable[]{commands, descriptors, partialBuffer, scoreBuffer, queryBuffer, ioBuffer}) {
+            for (AutoCloseable c : new AutoCloseable[]{commands, descriptors, partialBuffer, scoreBuffer, queryBuffer,
+                    ioBuffer == sharedIo ? null : ioBuffer}) {
                 closeQuietly(c);
             }
             throw e;
         }
         io = ioBuffer;
+        ownIo = sharedIo == null;
+        kAt = 0;
+        vAt = kvDim;
+        qAt = 2 * kvDim;
+        outAt = 2 * kvDim + qDim;
         query = queryBuffer;
         scores = scoreBuffer;
         partial = partialBuffer;
@@ -95,19 +113,46 @@ abstract class VulkanKvCache implements KvCache {
 
     // Offsets (in floats) of the I/O buffer's parts.
     final int kIo() {
-        return 0;
+        return kAt;
     }
 
     final int vIo() {
-        return kvDim;
+        return vAt;
     }
 
     final int qIo() {
-        return 2 * kvDim;
+        return qAt;
     }
 
     final int outIo() {
-        return 2 * kvDim + qDim;
+        return outAt;
+    }
+
+    /**
+     * Records, into this cache's batch (begun by the caller), storing the token at {@code position} of {@code layer}
+     * from the shared I/O buffer ({@code k} and {@code v} at those float offsets) and attending with {@code q} there,
+     * into {@code out}; ends with the reduction's dispatch (the caller places the barrier after it). After the
+     * batch's submission completed, call {@link #afterSubmit}.
+     */
+    final void recordStep(int layer, int position, int k, int v, int q, int out) {
+        if (ownIo) {
+            throw new IllegalStateException("recordStep needs a cache made on a forward pass's activation buffer");
+        }
+        Positions.checkNext(layer, position, length[layer], capacity);
+        length[layer]++;
+        kAt = k;
+        vAt = v;
+        qAt = q;
+        outAt = out;
+        recordStore(layer, position);
+        batch.barrier();
+        recordQueryUpload();
+        recordAttention(layer, position + 1);
+    }
+
+    /** Tokens stored in {@code layer}. */
+    final int length(int layer) {
+        return length[layer];
     }
 
     @Override
@@ -149,7 +194,7 @@ abstract class VulkanKvCache implements KvCache {
         }
     }
 
-    /** Called after each submission of {@link #store} or {@link #attend} has completed. */
+    /** Called after each submission of {@link #store}, {@link #attend} or {@link #recordStep} has completed. */
     protected void afterSubmit() {
     }
 
@@ -314,7 +359,9 @@ abstract class VulkanKvCache implements KvCache {
         closeQuietly(partial);
         closeQuietly(scores);
         closeQuietly(query);
-        closeQuietly(io);
+        if (ownIo) {
+            closeQuietly(io);
+        }
     }
 
     /** Frees the layout's own buffers. */

@@ -21,11 +21,16 @@ public final class VulkanKvCaches implements KvCachePort {
 
     @Override
     public KvCache allocate(CacheGeometry geometry, int capacity, KvMode mode) {
+        return allocate(kernels, geometry, capacity, mode, null);
+    }
+
+    /** A cache whose I/O buffer is {@code sharedIo} (a forward pass's activations, see {@link VulkanKvCache#recordStep}), or its own when null. */
+    static VulkanKvCache allocate(KernelLibrary kernels, CacheGeometry geometry, int capacity, KvMode mode, VulkanBuffer sharedIo) {
         return switch (mode) {
-            case KvMode.Fp32 m -> new VulkanDenseKvCache(kernels, geometry, capacity, false);
-            case KvMode.Fp16 m -> new VulkanDenseKvCache(kernels, geometry, capacity, true);
-            case InnerqConfig c -> new VulkanInnerqKvCache(kernels, geometry, capacity, c);
-            case KvMode.Kivi m -> new VulkanKiviKvCache(kernels, geometry, capacity, m);
+            case KvMode.Fp32 m -> new VulkanDenseKvCache(kernels, geometry, capacity, false, sharedIo);
+            case KvMode.Fp16 m -> new VulkanDenseKvCache(kernels, geometry, capacity, true, sharedIo);
+            case InnerqConfig c -> new VulkanInnerqKvCache(kernels, geometry, capacity, c, sharedIo);
+            case KvMode.Kivi m -> new VulkanKiviKvCache(kernels, geometry, capacity, m, sharedIo);
             case KvMode.Q8 m -> throw new IllegalArgumentException(unsupported(mode));
         };
     }

@@ -37,12 +37,17 @@ final class BenchCommand {
         if (!args.isEmpty() && args.getFirst().equals("attention")) {
             return attention(args.subList(1, args.size()), out);
         }
+        if (!args.isEmpty() && args.getFirst().equals("step")) {
+            out.flush();
+            io.innerq.vulkan.VulkanDecodeBenchmark.run(args.subList(1, args.size()).toArray(String[]::new), out);
+            return 0;
+        }
         if (!args.isEmpty() && args.getFirst().equals("serve")) {
             return BenchServeCommand.run(args.subList(1, args.size()), out, err);
         }
         if (args.isEmpty() || !args.getFirst().equals("decode")) {
             throw new CliArguments.UsageException(
-                    "bench takes a benchmark name: 'bench decode', 'bench attention' or 'bench serve'");
+                    "bench takes a benchmark name: 'bench decode', 'bench step', 'bench attention' or 'bench serve'");
         }
         var cli = CliArguments.parse("bench decode", args.subList(1, args.size()),
                 Set.of("model", "backends", "kv", "tokens", "runs", "prompt", "context-file", "context", "threads"),
@@ -75,7 +80,7 @@ final class BenchCommand {
                 double first = 0;
                 for (String name : backends) {
                     try (Backend backend = Backend.open(name.strip(), threads)) {
-                        var generator = new Generator(model, backend.matVec(), backend.caches());
+                        var generator = new Generator(model, backend.forward(model));
                         for (KvMode mode : modes) {
                             // Stop strings none and EOS unlikely: every run does about the same work.
                             var request = GenerationRequest.of(prompt, tokens, SamplingParams.greedy())
@@ -97,7 +102,7 @@ final class BenchCommand {
                                 first = tps;
                             }
                             out.printf(Locale.ROOT, "| %s | %s | %s | %d | %.0f | %.1f (%d tokens) | %.2fx |%n",
-                                    path.getFileName(), backend.matVec().name(), mode.name(), r.promptTokens(),
+                                    path.getFileName(), generator.forward().name(), mode.name(), r.promptTokens(),
                                     median(prefill), tps, r.completionTokens(), tps / first);
                             out.flush();
                         }

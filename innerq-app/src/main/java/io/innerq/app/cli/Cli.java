@@ -29,6 +29,8 @@ public final class Cli {
               bench decode [--model FILE] [--backends scalar,cpu] [--kv MODE,...] [--tokens N] [--runs N]
                         [--context-file FILE --context N]
                                                          decode speed of each model, backend and KV mode
+              bench step --model FILE[,FILE] [--contexts 1k,8k,32k] [--kv MODE,...] [--tokens N] [--runs N] [--json]
+                                                         the whole token step on the Vulkan GPU at long contexts
               bench attention [--backend cpu|vulkan] [--contexts 1k,...,32k] [--modes MODE,...|all] [--runs N] [--json]
                                                          attention alone, Llama-3-8B shapes, every KV mode
               bench serve [--model FILE] [--clients N] [--seconds N] [--max-requests N] [--max-tokens N]

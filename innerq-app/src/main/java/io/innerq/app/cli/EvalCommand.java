@@ -50,12 +50,13 @@ final class EvalCommand {
             if (windows.isEmpty()) {
                 throw new IllegalArgumentException("the text " + textFile + " yields no evaluation window");
             }
+            var forward = backend.forward(model);
             long predictions = windows.stream().mapToLong(w -> w.length - 1).sum();
             err.printf("evaluating %d modes on %s: %d windows, %,d predictions, prefill %d; backend %s%n",
-                    modes.size(), textFile.getFileName(), windows.size(), predictions, prefill, backend.matVec().name());
+                    modes.size(), textFile.getFileName(), windows.size(), predictions, prefill, forward.name());
             var bar = new ProgressBar(err, "windows", windows.size());
             long t0 = System.nanoTime();
-            List<ModeScore> scores = new CacheModeEvaluator(model, backend.matVec(), backend.caches())
+            List<ModeScore> scores = new CacheModeEvaluator(model, forward)
                     .evaluate(modes, windows, prefill, bar::update);
             bar.finish();
             double seconds = (System.nanoTime() - t0) / 1e9;

@@ -52,8 +52,9 @@ final class GenerateCommand {
         long t0 = System.nanoTime();
         try (LlamaModel model = LlamaModel.load(path);
              Backend backend = Backend.open(cli.get("backend").orElse("cpu"), cli.integer("threads").orElse(0))) {
+            var forward = backend.forward(model);
             err.printf("loaded %s (%s) in %d ms; backend %s%n", path, model.name(), (System.nanoTime() - t0) / 1_000_000,
-                    backend.matVec().name());
+                    forward.name());
             var stops = new ArrayList<String>();
             cli.get("stop").ifPresent(stops::add);
             String text = prompt;
@@ -77,7 +78,7 @@ final class GenerateCommand {
                     : Math.max(0, Math.min(DEFAULT_STEPS, context - 1) - promptTokens + 1));
             var request = new GenerationRequest(text, maxTokens, sampling, stops, addBos, true,
                     KvMode.parse(cli.get("kv").orElse("fp32")));
-            var generator = new Generator(model, backend.matVec(), backend.caches());
+            var generator = new Generator(model, forward);
             if (!cli.flag("chat")) {
                 out.print(prompt); // completion: the prompt, then its continuation
                 out.flush();

@@ -57,8 +57,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * (both {@link KvBudgetExceededException}).
  *
  * <h2>GPU and fallback</h2>
- * With the Vulkan backend every slot keeps its cache and attention on one shared device and has CPU caches beside
- * them (same matrix products). A generation whose GPU work fails before its first token is sent runs again on the CPU
+ * With the Vulkan backend every slot runs its forward pass on one shared device (the weights uploaded once) and has
+ * the CPU's forward pass beside it. A generation whose GPU work fails before its first token is sent runs again on the CPU
  * (nothing was sent, so nothing is duplicated); a Resilience4j {@link CircuitBreaker} counts those failures and,
  * once open, sends generations straight to the CPU until a trial call on the GPU succeeds. A failure after text was
  * sent ends that generation with the error.
@@ -82,9 +82,9 @@ public final class InnerqEngine implements AutoCloseable {
     private final Scheduler streams;
     private final EngineMetrics metrics;
 
-    /** A slot's ports; {@code fallback} and {@code fallbackCaches} are null without a GPU. */
-    private record Slot(int index, Backend backend, TrackingKvCaches caches, Generator generator,
-                        TrackingKvCaches fallbackCaches, Generator fallback) {
+    /** A slot's ports; {@code fallback} and {@code fallbackForward} are null without a GPU. */
+    private record Slot(int index, Backend backend, TrackingForward forward, Generator generator,
+                        TrackingForward fallbackForward, Generator fallback) {
     }
 
     private static final Logger log = LoggerFactory.getLogger(InnerqEngine.class);
@@ -112,12 +112,13 @@ public final class InnerqEngine implements AutoCloseable {
         try {
             for (int i = 0; i < settings.concurrency(); i++) {
                 Backend backend = gpu != null
-                        ? Backend.vulkan(gpu.caches(), settings.threadsPerSlot())
+                        ? Backend.vulkan(gpu, settings.threadsPerSlot())
                         : Backend.open(settings.backend().equals("auto") ? "cpu" : settings.backend(), settings.threadsPerSlot());
-                var caches = new TrackingKvCaches(backend.caches());
-                var fallbackCaches = backend.fallbackCaches() == null ? null : new TrackingKvCaches(backend.fallbackCaches());
-                var slot = new Slot(i, backend, caches, new Generator(model, backend.matVec(), caches), fallbackCaches,
-                        fallbackCaches == null ? null : new Generator(model, backend.matVec(), fallbackCaches));
+                var forward = new TrackingForward(backend.forward(model));
+                var fallbackPort = backend.fallbackForward(model);
+                var fallback = fallbackPort == null ? null : new TrackingForward(fallbackPort);
+                var slot = new Slot(i, backend, forward, new Generator(model, forward), fallback,
+                        fallback == null ? null : new Generator(model, fallback));
                 slots.add(slot);
                 freeSlots.add(slot);
             }
@@ -205,8 +206,8 @@ public final class InnerqEngine implements AutoCloseable {
 
     /** The backend: {@code cpu}, {@code scalar} or {@code vulkan}, and the ports' names, e.g. {@code cpu (vector-avx2x2)}. */
     public String backendName() {
-        Backend b = slots.getFirst().backend();
-        return "%s (%s%s)".formatted(b.name(), b.matVec().name(), gpu == null ? "" : ", " + gpu.deviceName());
+        Slot s = slots.getFirst();
+        return "%s (%s%s)".formatted(s.backend().name(), s.forward().name(), gpu == null ? "" : ", " + gpu.deviceName());
     }
 
     /** The GPU in use, or null. */
@@ -236,7 +237,7 @@ public final class InnerqEngine implements AutoCloseable {
     public long kvBytesInUse() {
         long sum = 0;
         for (Slot s : slots) {
-            sum += s.caches().bytesInUse() + (s.fallbackCaches() == null ? 0 : s.fallbackCaches().bytesInUse());
+            sum += s.forward().bytesInUse() + (s.fallbackForward() == null ? 0 : s.fallbackForward().bytesInUse());
         }
         return sum;
     }
@@ -434,7 +435,7 @@ public final class InnerqEngine implements AutoCloseable {
             }
             int promptTokens = prepared.promptTokens();
             var first = new AtomicBoolean(true);
-            var caches = new AtomicReference<>(admission.slot.caches());
+            var inUse = new AtomicReference<>(admission.slot.forward());
             TokenSink sink = new TokenSink() {
                 @Override
                 public boolean accept(String text) {
@@ -442,7 +443,7 @@ public final class InnerqEngine implements AutoCloseable {
                     if (first.getAndSet(false)) {
                         metrics.firstToken(now - admission.requestedNanos);
                     }
-                    int completion = Math.max(1, caches.get().tokensStored() - promptTokens + 1);
+                    int completion = Math.max(1, inUse.get().tokensStored() - promptTokens + 1);
                     if (!listener.onText(text, completion)) {
                         return false;
                     }
@@ -464,7 +465,7 @@ public final class InnerqEngine implements AutoCloseable {
             };
             GenerationResult result;
             try {
-                result = generate(admission.slot, prepared.request(), sink, first, caches);
+                result = generate(admission.slot, prepared.request(), sink, first, inUse);
             } catch (RuntimeException e) {
                 metrics.failed();
                 throw e;
@@ -477,16 +478,16 @@ public final class InnerqEngine implements AutoCloseable {
 
     /**
      * Runs a generation on the slot's GPU ports, or on its CPU fallback when the circuit is open or the GPU fails
-     * before the first token was sent ({@code caches} is set to the tracker of the ports in use).
+     * before the first token was sent ({@code inUse} is set to the forward pass in use).
      */
     private GenerationResult generate(Slot slot, GenerationRequest request, TokenSink sink, AtomicBoolean first,
-                                      AtomicReference<TrackingKvCaches> caches) {
+                                      AtomicReference<TrackingForward> inUse) {
         if (slot.fallback() == null) {
             return slot.generator().generate(request, sink);
         }
         if (!gpuCircuit.tryAcquirePermission()) {
             metrics.fallback();
-            caches.set(slot.fallbackCaches());
+            inUse.set(slot.fallbackForward());
             return slot.fallback().generate(request, sink);
         }
         long start = System.nanoTime();
@@ -501,7 +502,7 @@ public final class InnerqEngine implements AutoCloseable {
             }
             log.warn("the GPU failed before the first token ({}); running the generation on the CPU", e.getMessage());
             metrics.fallback();
-            caches.set(slot.fallbackCaches());
+            inUse.set(slot.fallbackForward());
             return slot.fallback().generate(request, sink);
         } catch (RuntimeException e) {
             gpuCircuit.onResult(System.nanoTime() - start, TimeUnit.NANOSECONDS, null); // not the GPU's fault

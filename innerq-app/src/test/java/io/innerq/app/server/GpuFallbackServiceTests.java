@@ -1,9 +1,8 @@
 package io.innerq.app.server;
 
 import io.innerq.app.serving.GpuRuntime;
-import io.innerq.app.serving.FailingGpuCaches;
+import io.innerq.app.serving.FailingGpuForward;
 import io.innerq.vulkan.VulkanDevice;
-import io.innerq.vulkan.VulkanKvCaches;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -20,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The service with {@code innerq.backend=vulkan} on a real Vulkan device (lavapipe in CI): completions come from the
- * GPU caches; when the GPU fails (a lost device injected into the device's caches), requests still get the same text,
+ * GPU's forward pass; when the GPU fails (a lost device injected into its token steps), requests still get the same text,
  * from the CPU, health stays UP and shows the open circuit, and Prometheus counts the fallbacks.
  */
 @SpringBootTest(classes = {InnerqServer.class, GpuFallbackServiceTests.FailingGpu.class},
@@ -74,13 +73,13 @@ class GpuFallbackServiceTests {
         assertThat(http.get("/actuator/prometheus", null).body()).contains("innerq_gpu_fallbacks_total 3.0");
     }
 
-    /** The device's caches with a switch ({@link #LOST}) that makes their attention fail as a lost device does. */
+    /** The device's forward pass with a switch ({@link #LOST}) that makes its token steps fail as a lost device does. */
     @TestConfiguration
     static class FailingGpu {
         @Bean
         GpuRuntime gpuRuntime() {
             return GpuRuntime.of(VulkanDevice.open(VulkanDevice.Options.fromSystemProperties()),
-                    kernels -> new FailingGpuCaches(new VulkanKvCaches(kernels), LOST, new AtomicInteger()));
+                    forward -> new FailingGpuForward(forward, LOST, new AtomicInteger()));
         }
     }
 }

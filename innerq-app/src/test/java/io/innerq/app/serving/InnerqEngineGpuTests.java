@@ -6,7 +6,6 @@ import io.innerq.sampling.SamplingParams;
 import io.innerq.testing.TestModels;
 import io.innerq.vulkan.VulkanDevice;
 import io.innerq.vulkan.VulkanException;
-import io.innerq.vulkan.VulkanKvCaches;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -21,11 +20,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The engine with its KV caches on a real Vulkan device (lavapipe in CI), and what it does when the GPU fails: a
+ * The engine with its forward pass on a real Vulkan device (lavapipe in CI), and what it does when the GPU fails: a
  * failure before the first token moves the generation to the CPU (same text, nothing repeated), repeated failures open
  * the circuit so that generations go straight to the CPU, and a failure after text was sent ends that generation with
- * the error and frees its cache. The failure is injected into the real device's caches as a lost device would show
- * itself: a {@link VulkanException} from attention.
+ * the error and frees its cache. The failure is injected into the real device's forward pass as a lost device would
+ * show itself: a {@link VulkanException} from a token step's submission.
  */
 class InnerqEngineGpuTests {
 
@@ -39,7 +38,7 @@ class InnerqEngineGpuTests {
 
     private InnerqEngine open() throws IOException {
         var device = VulkanDevice.open(VulkanDevice.Options.fromSystemProperties());
-        var gpu = GpuRuntime.of(device, kernels -> new FailingGpuCaches(new VulkanKvCaches(kernels), lost, gpuCalls));
+        var gpu = GpuRuntime.of(device, forward -> new FailingGpuForward(forward, lost, gpuCalls));
         engine = InnerqEngine.open(TestModels.stories260K(), new EngineSettings("vulkan", 2, 1, KvMode.FP32,
                 64L << 20, Duration.ofSeconds(1), Duration.ofMinutes(1)), meters, gpu);
         return engine;
