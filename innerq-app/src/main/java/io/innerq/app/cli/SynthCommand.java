@@ -41,10 +41,18 @@ final class SynthCommand {
         long size = model.fileSize();
         err.printf(Locale.ROOT, "writing %s: %s, %s, %,d parameters, seed %d, %,d bytes%n", path, shape.name(),
                 type, shape.parameters(), seed, size);
-        var bar = new ProgressBar(err, "MiB", (int) Math.max(1, size / MIB));
+        int totalMib = (int) Math.max(1, size / MIB);
+        var bar = new ProgressBar(err, "MiB", totalMib);
+        int[] shown = {-1};
         SyntheticModel.Written written;
         try {
-            written = model.write(path, cli.flag("force"), bytes -> bar.update((int) (bytes / MIB)));
+            written = model.write(path, cli.flag("force"), bytes -> {
+                int mib = (int) Math.min(totalMib - 1, bytes / MIB); // the whole count once, from finish()
+                if (mib != shown[0]) {
+                    shown[0] = mib;
+                    bar.update(mib);
+                }
+            });
         } catch (FileAlreadyExistsException e) {
             err.println("innerq: " + path + " exists; pass --force to replace it");
             return 1;
