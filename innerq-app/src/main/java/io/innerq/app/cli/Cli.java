@@ -36,6 +36,9 @@ public final class Cli {
               bench serve [--model FILE] [--clients N] [--seconds N] [--max-requests N] [--max-tokens N]
                         [--concurrency N] [--kv-budget SIZE] [--kv MODE] [--threads N] [--sample-seconds N]
                                                          the service in-process on loopback under streaming clients
+              synth     --shape llama3-8b|storybooks-like|tiny[:key=value,...] --out FILE
+                        [--type q4_0|q8_0|f16|bf16|f32] [--seed N] [--context N] [--force]
+                                                         a model of that shape with random weights, for benchmarks
               serve     [--model FILE] [--port N] [--host ADDRESS] [--property=value ...]
                                                          the OpenAI-compatible HTTP service and actuator
                                                          (127.0.0.1:8080 by default; see README.md)
@@ -63,6 +66,7 @@ public final class Cli {
                 case "eval" -> EvalCommand.run(rest, out, err);
                 case "plan" -> PlanCommand.run(rest, out);
                 case "serve" -> ServeCommand.run(rest, err);
+                case "synth" -> SynthCommand.run(rest, out, err);
                 default -> throw new CliArguments.UsageException("unknown command '" + args[0] + "'");
             };
         } catch (CliArguments.UsageException e) {
