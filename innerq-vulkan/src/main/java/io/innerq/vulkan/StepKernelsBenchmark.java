@@ -131,7 +131,10 @@ public final class StepKernelsBenchmark {
                                 micros[r] = (ns[1] - ns[0]) / o.iterations() / 1e3;
                             }
                         }
-                        result.add(new Row(rows, cols, type, tokens, workgroup, copies, median(micros), t.data().byteSize()));
+                        Row row = new Row(rows, cols, type, tokens, workgroup, copies, median(micros), t.data().byteSize());
+                        System.err.printf(Locale.ROOT, "%d x %d %s %s, %d tokens: %.2f µs, %.1f GB/s%n", rows, cols, type,
+                                workgroup, tokens, row.micros(), row.gbps());   // progress, for runs cut short
+                        result.add(row);
                     }
                 }
             } finally {
