@@ -27,18 +27,21 @@ final class StepKernels {
     /** Tokens a product accumulates in registers in one pass over the weights. */
     static final int TOKENS_PER_PASS = 8;
 
-    /** How a product's workgroups are shaped: {@code threads} threads (a multiple of the subgroup) share {@code rows} rows. */
-    record ProductShape(int threads, int rows) {
+    /**
+     * How a product's workgroups are shaped: {@code threads} threads (a multiple of the subgroup) share {@code rows}
+     * rows, each thread loading {@code unroll} units before it computes.
+     */
+    record ProductShape(int threads, int rows, int unroll) {
         ProductShape {
-            if (threads <= 0 || threads > 1024 || rows <= 0 || rows > 16) {
-                throw new IllegalArgumentException("a product workgroup takes 1..1024 threads and 1..16 rows, got %d and %d"
-                        .formatted(threads, rows));
+            if (threads <= 0 || threads > 1024 || rows <= 0 || rows > 16 || unroll <= 0 || unroll > 8) {
+                throw new IllegalArgumentException("a product workgroup takes 1..1024 threads, 1..16 rows and unrolls "
+                        + "1..8 units, got %d, %d and %d".formatted(threads, rows, unroll));
             }
         }
 
         @Override
         public String toString() {
-            return threads + "x" + rows;
+            return threads + "x" + rows + "x" + unroll;
         }
     }
 
@@ -54,8 +57,12 @@ final class StepKernels {
     private final ComputeKernel rope;
     private final ComputeKernel swiglu;
     private final ComputeKernel add;
+    /** A product kernel for one matrix and the rows each of its workgroups takes. */
+    private record Product(ComputeKernel kernel, int rows) {
+    }
+
     /** Per matrix, its product kernels: [pass size index (1, 2, 4, 8 tokens) * 2 + (x read as vec4 ? 1 : 0)]. */
-    private final Map<DeviceMatrix, ComputeKernel[]> products = new IdentityHashMap<>();
+    private final Map<DeviceMatrix, Product[]> products = new IdentityHashMap<>();
     private final int[] push8 = new int[8];
     private final int[] push7 = new int[7];
     private final int[] push4 = new int[4];
@@ -90,23 +97,33 @@ final class StepKernels {
         }
     }
 
-    /** The workgroup shape of a product of {@code type} taking {@code pass} tokens per pass over the weights. */
-    ProductShape shape(GgmlType type, int pass) {
+    /**
+     * The workgroup shape of a product of {@code w} taking {@code pass} tokens per pass over the weights. Decode: a few
+     * rows per workgroup and several units in flight per thread (four single-word loads of Q8_0 and Q4_0 codes), more
+     * threads per row for short matrices; a pass of several tokens: four rows per workgroup share each load of x.
+     */
+    ProductShape shape(DeviceMatrix w, int pass) {
         if (forcedShape != null) {
             return fit(forcedShape);
         }
-        ProductShape s = switch (type) {
-            case F32, F16, BF16 -> new ProductShape(128, pass == 1 ? 2 : 2);
-            case Q8_0, Q6_K -> new ProductShape(128, 2);
-            case Q4_0, Q4_K -> new ProductShape(128, pass == 1 ? 4 : 2);
-        };
+        ProductShape s;
+        if (pass > 1) {
+            s = new ProductShape(128, 4, 1);
+        } else {
+            boolean shortMatrix = w.rows() <= 2048;
+            s = switch (w.type()) {
+                case F32, F16, BF16 -> shortMatrix ? new ProductShape(256, 1, 2) : new ProductShape(128, 2, 2);
+                case Q8_0, Q4_0 -> shortMatrix ? new ProductShape(256, 2, 2) : new ProductShape(128, 4, 4);
+                case Q4_K, Q6_K -> shortMatrix ? new ProductShape(256, 2, 2) : new ProductShape(128, 4, 2);
+            };
+        }
         return fit(s);
     }
 
     /** {@code s} with its threads a multiple of the subgroup size (at least one subgroup). */
     private ProductShape fit(ProductShape s) {
         int threads = Math.max(subgroupSize, s.threads() / subgroupSize * subgroupSize);
-        return threads == s.threads() ? s : new ProductShape(threads, s.rows());
+        return threads == s.threads() ? s : new ProductShape(threads, s.rows(), s.unroll());
     }
 
     private static int typeId(GgmlType type) {
@@ -126,24 +143,24 @@ final class StepKernels {
         return tokens >= 5 ? TOKENS_PER_PASS : Integer.highestOneBit(2 * tokens - 1);
     }
 
-    private ComputeKernel product(DeviceMatrix w, int pass, boolean vectorX) {
-        ComputeKernel[] made = products.get(w);
+    private Product product(DeviceMatrix w, int pass, boolean vectorX) {
+        Product[] made = products.get(w);
         if (made == null) {
-            made = new ComputeKernel[8];
+            made = new Product[8];
             products.put(w, made);
         }
         int i = Integer.numberOfTrailingZeros(pass) * 2 + (vectorX ? 1 : 0);
         if (made[i] == null) {
-            ProductShape s = shape(w.type(), pass);
-            made[i] = kernels.get("matmul", 2, 8, s.threads(), typeId(w.type()), s.rows(), pass,
-                    s.threads() / subgroupSize, vectorX ? 1 : 0);
+            ProductShape s = shape(w, pass);
+            made[i] = new Product(kernels.get("matmul", 2, 8, s.threads(), typeId(w.type()), s.rows(), pass,
+                    s.threads() / subgroupSize, vectorX ? 1 : 0, s.unroll()), s.rows());
         }
         return made[i];
     }
 
     /** A set for products of {@code w}: binding 0 the matrix, 1 {@code act} (fp32). */
     long matMulSet(DescriptorPool pool, DeviceMatrix w, VulkanBuffer act) {
-        return pool.set(product(w, 1, false), w.buffer(), act);
+        return pool.set(product(w, 1, false).kernel(), w.buffer(), act);
     }
 
     /**
@@ -156,9 +173,8 @@ final class StepKernels {
         checkNonNegative(xBase | xStride | outBase | outStride);
         int pass = pass(tokens);
         boolean vectorX = xBase % 4 == 0 && (tokens == 1 || xStride % 4 == 0);
-        ComputeKernel k = product(w, pass, vectorX);
-        int rowsPerGroup = shape(w.type(), pass).rows();
-        int groups = (w.rows() + rowsPerGroup - 1) / rowsPerGroup;
+        Product k = product(w, pass, vectorX);
+        int groups = (w.rows() + k.rows() - 1) / k.rows();
         int gx = Math.min(groups, MAX_GROUPS);
         int[] p = push8;
         p[0] = w.rows();
@@ -169,7 +185,7 @@ final class StepKernels {
         p[5] = outBase;
         p[6] = outStride;
         p[7] = Math.toIntExact(w.scaleOffset() / 4);
-        b.dispatch(k, set, p, gx, (groups + gx - 1) / gx, (tokens + pass - 1) / pass);
+        b.dispatch(k.kernel(), set, p, gx, (groups + gx - 1) / gx, (tokens + pass - 1) / pass);
     }
 
     /** A set for RMSNorm: binding 0 {@code norms} (fp32, every norm weight vector), 1 {@code act} (fp32). */

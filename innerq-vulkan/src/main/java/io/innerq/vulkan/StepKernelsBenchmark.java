@@ -21,17 +21,18 @@ import java.util.SplittableRandom;
  * <p>Per shape and type: enough copies of a random matrix (valid values; fp16 scales in [2^-8, 2^-6)) that the
  * products rotate through more memory than the GPU's caches hold ({@code --rotate-mib}, default 512, at least two
  * copies). One submission records {@code --iterations} products, each on the next copy with a barrier between them
- * (as in a step); GPU timestamps around them give the time per product; the median of {@code --runs} submissions
- * (after one untimed) is reported. GB/s: the matrix's stored bytes ({@link DeviceMatrix#bytesRead}) per second, once
- * per product however many tokens it takes. Copy bandwidth: bytes read plus bytes written per second of
- * {@code vkCmdCopyBuffer} between two device-local buffers of {@code --copy-mib}; a product's share is its GB/s over
- * that. {@code --shapes} rows x cols; {@code --workgroups} threads x rows per workgroup, to compare shapes (default: the
- * ones {@link StepKernels} picks).
+ * (as in a step); GPU timestamps around them give the time per product; the median of {@code --runs} submissions,
+ * after untimed ones adding up to 20 ms of GPU time (so that clocks are up), is reported. GB/s: the matrix's stored
+ * bytes ({@link DeviceMatrix#bytesRead}) per second, once per product however many tokens it takes. Copy bandwidth:
+ * bytes read plus bytes written per second copying between two device-local buffers of {@code --copy-mib}, by
+ * {@code vkCmdCopyBuffer} and by a copy kernel; a product's share is its GB/s over the better of the two (on the
+ * H200's compute queue the kernel is far faster). {@code --shapes}: rows x cols; {@code --workgroups}: threads x rows
+ * x units unrolled per workgroup, to compare shapes (default: the ones {@link StepKernels} picks).
  *
  * <pre>
  * java -cp ... io.innerq.vulkan.StepKernelsBenchmark [--shapes 4096x4096,1024x4096,14336x4096,4096x14336,128256x4096]
  *     [--types F16,Q4_0,...|all] [--tokens 1,32] [--iterations 50] [--runs 5] [--rotate-mib 512] [--copy-mib 1024]
- *     [--workgroups 128x2,64x4,...]
+ *     [--workgroups 128x2x2,64x4x1,...]
  * </pre>
  */
 public final class StepKernelsBenchmark {
@@ -59,11 +60,13 @@ public final class StepKernelsBenchmark {
         Options o = parse(args);
         try (VulkanDevice device = VulkanDevice.open(VulkanDevice.Options.fromSystemProperties());
              KernelLibrary kernels = new KernelLibrary(device)) {
-            double copy = VulkanAttentionBenchmark.copyBandwidth(device, kernels, o.copyBytes(), Math.max(3, o.runs()), false);
+            double copyBuffer = VulkanAttentionBenchmark.copyBandwidth(device, kernels, o.copyBytes(), Math.max(3, o.runs()), false);
             double copyKernel = VulkanAttentionBenchmark.copyBandwidth(device, kernels, o.copyBytes(), Math.max(3, o.runs()), true);
+            double copy = Math.max(copyBuffer, copyKernel);
             out.printf(Locale.ROOT, "# Weight products on %s%n%n", device.info());
-            out.printf(Locale.ROOT, "Copy bandwidth (read + write): vkCmdCopyBuffer %.1f GB/s, copy kernel %.1f GB/s; "
-                    + "median of %d submissions of %d products each, barrier between products.%n%n", copy, copyKernel,
+            out.printf(Locale.ROOT, "Copy bandwidth (read + write) of %d MiB: vkCmdCopyBuffer %.1f GB/s, copy kernel %.1f GB/s; "
+                    + "shares are of the better. Median of %d submissions of %d products each, a barrier between "
+                    + "products, after 20 ms of untimed ones.%n%n", o.copyBytes() >> 20, copyBuffer, copyKernel,
                     o.runs(), o.iterations());
             List<StepKernels> variants = new ArrayList<>();
             if (o.workgroups().isEmpty()) {
@@ -79,7 +82,7 @@ public final class StepKernelsBenchmark {
             }
             for (int tokens : o.tokens()) {
                 out.printf(Locale.ROOT, "## %d token%s per product%n%n", tokens, tokens == 1 ? "" : "s");
-                out.println("| shape (rows x cols) | type | workgroup (threads x rows) | µs per product | GB/s of weights | share of copy | copies rotated |");
+                out.println("| shape (rows x cols) | type | workgroup (threads x rows x unroll) | µs per product | GB/s of weights | share of copy | copies rotated |");
                 out.println("|---|---|---|---:|---:|---:|---:|");
                 for (Row r : rows) {
                     if (r.tokens() == tokens) {
@@ -116,9 +119,11 @@ public final class StepKernelsBenchmark {
                         sets[i] = k.matMulSet(pool, matrices.get(i), act);
                     }
                     for (int tokens : o.tokens()) {
-                        String workgroup = named.isEmpty() ? k.shape(type, StepKernels.pass(tokens)).toString() : named.get(v).toString();
+                        String workgroup = named.isEmpty() ? k.shape(matrices.get(0), StepKernels.pass(tokens)).toString() : named.get(v).toString();
                         double[] micros = new double[o.runs()];
-                        for (int r = -1; r < o.runs(); r++) {
+                        // untimed submissions first, 20 ms of GPU time or more: clocks up, pipelines compiled
+                        double warm = 0;
+                        for (int r = -100; r < o.runs(); r++) {
                             batch.begin().resetQueries(queries, 0, 2).timestamp(queries, 0);
                             for (int i = 0; i < o.iterations(); i++) {
                                 // x at 0 (token stride cols), out after all tokens' x (token stride rows)
@@ -129,6 +134,8 @@ public final class StepKernelsBenchmark {
                             double[] ns = queries.readNanos(0, 2);
                             if (r >= 0) {
                                 micros[r] = (ns[1] - ns[0]) / o.iterations() / 1e3;
+                            } else if ((warm += ns[1] - ns[0]) >= 20e6) {
+                                r = -1;
                             }
                         }
                         Row row = new Row(rows, cols, type, tokens, workgroup, copies, median(micros), t.data().byteSize());
@@ -233,13 +240,21 @@ public final class StepKernelsBenchmark {
                 case "--runs" -> runs = positive(a, v);
                 case "--rotate-mib" -> rotate = (long) positive(a, v) << 20;
                 case "--copy-mib" -> copy = (long) positive(a, v) << 20;
-                case "--workgroups" -> workgroups = Arrays.stream(v.split(","))
-                        .map(s -> pair(a, s)).map(p -> new StepKernels.ProductShape(p[0], p[1])).toList();
+                case "--workgroups" -> workgroups = Arrays.stream(v.split(",")).map(s -> shape(a, s)).toList();
                 default -> throw new IllegalArgumentException("unknown option " + a + "; options: --shapes --types "
                         + "--tokens --iterations --runs --rotate-mib --copy-mib --workgroups");
             }
         }
         return new Options(shapes, types, tokens, iterations, runs, rotate, copy, workgroups);
+    }
+
+    private static StepKernels.ProductShape shape(String option, String s) {
+        String[] p = s.strip().toLowerCase(Locale.ROOT).split("x");
+        if (p.length < 2 || p.length > 3) {
+            throw new IllegalArgumentException(option + " takes THREADSxROWS or THREADSxROWSxUNROLL, got " + s);
+        }
+        return new StepKernels.ProductShape(positive(option, p[0]), positive(option, p[1]),
+                p.length == 3 ? positive(option, p[2]) : 1);
     }
 
     private static int[] pair(String option, String s) {

@@ -93,8 +93,8 @@ class StepKernelsTests {
     @ParameterizedTest
     @EnumSource(GgmlType.class)
     void productsInSmallWorkgroupsLoopOverUnitsAndRows(GgmlType type) {
-        // One or four subgroups of threads, 3 rows a workgroup: each thread takes several units of a row, and the
-        // last workgroup has rows past the end.
+        // One or four subgroups of threads, 3 rows a workgroup, 3 or 1 units per step: each thread takes several
+        // units of a row (the last step past the row's end), and the last workgroup has rows past the end.
         int cols = switch (type) {
             case F32 -> 517;
             case F16, BF16 -> 1029;
@@ -104,8 +104,8 @@ class StepKernelsTests {
         Tensor w = BlockEncoder.random(type, 7, cols, 29 + type.ordinal());
         try (DeviceMatrix m = DeviceMatrix.upload(device, w)) {
             int sg = device.info().subgroupSize();
-            checkProduct(new StepKernels(kernels, new StepKernels.ProductShape(sg, 3)), w, m, 1, Layout.of(7, cols, 1, true));
-            checkProduct(new StepKernels(kernels, new StepKernels.ProductShape(4 * sg, 3)), w, m, 5, Layout.of(7, cols, 5, false));
+            checkProduct(new StepKernels(kernels, new StepKernels.ProductShape(sg, 3, 3)), w, m, 1, Layout.of(7, cols, 1, true));
+            checkProduct(new StepKernels(kernels, new StepKernels.ProductShape(4 * sg, 3, 1)), w, m, 5, Layout.of(7, cols, 5, false));
         }
     }
 
