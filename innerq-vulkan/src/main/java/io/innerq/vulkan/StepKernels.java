@@ -5,9 +5,6 @@ import org.lwjgl.system.MemoryStack;
 import org.lwjgl.vulkan.VkPhysicalDeviceProperties2;
 import org.lwjgl.vulkan.VkPhysicalDeviceSubgroupProperties;
 
-import java.util.IdentityHashMap;
-import java.util.Map;
-
 import static org.lwjgl.system.MemoryStack.stackPush;
 import static org.lwjgl.vulkan.VK11.*;
 
@@ -19,8 +16,8 @@ import static org.lwjgl.vulkan.VK11.*;
  * in place) or disjoint.
  *
  * <p>Sets come from the caller's {@link DescriptorPool}, made once per buffer (and matrix) at set-up. Kernels are
- * made on first use (through {@link KernelLibrary}) and then kept per matrix, so recording a step allocates nothing.
- * One thread records at a time.
+ * made on first use (through {@link KernelLibrary}) and kept, so recording a step allocates nothing. One thread
+ * records at a time.
  */
 final class StepKernels {
 
@@ -45,9 +42,13 @@ final class StepKernels {
         }
     }
 
+    /** A product kernel and the rows each of its workgroups takes. */
+    private record Product(ComputeKernel kernel, int rows) {
+    }
+
     private static final int MAX_GROUPS = 65535;   // the least maxComputeWorkGroupCount Vulkan allows
-    private static final int NORM_THREADS = 256;    // rms_norm.comp's local size
-    private static final int ROPE_THREADS = 64;     // rope.comp's
+    private static final int SHORT_MATRIX = 2048;   // rows up to which a decode product takes more threads per row
+    private static final int ROPE_THREADS = 64;     // rope.comp's local size
     private static final int ELEMENT_THREADS = 256; // swiglu.comp's and add.comp's
 
     private final KernelLibrary kernels;
@@ -57,12 +58,8 @@ final class StepKernels {
     private final ComputeKernel rope;
     private final ComputeKernel swiglu;
     private final ComputeKernel add;
-    /** A product kernel for one matrix and the rows each of its workgroups takes. */
-    private record Product(ComputeKernel kernel, int rows) {
-    }
-
-    /** Per matrix, its product kernels: [pass size index (1, 2, 4, 8 tokens) * 2 + (x read as vec4 ? 1 : 0)]. */
-    private final Map<DeviceMatrix, Product[]> products = new IdentityHashMap<>();
+    /** Product kernels made so far, by type, short matrix or not, pass size (1, 2, 4, 8 tokens), x read as vec4 or not. */
+    private final Product[] products = new Product[GgmlType.values().length * 2 * 4 * 2];
     private final int[] push8 = new int[8];
     private final int[] push7 = new int[7];
     private final int[] push4 = new int[4];
@@ -98,9 +95,10 @@ final class StepKernels {
     }
 
     /**
-     * The workgroup shape of a product of {@code w} taking {@code pass} tokens per pass over the weights. Decode: a few
-     * rows per workgroup and several units in flight per thread (four single-word loads of Q8_0 and Q4_0 codes), more
-     * threads per row for short matrices; a pass of several tokens: four rows per workgroup share each load of x.
+     * The workgroup shape of a product of {@code w} taking {@code pass} tokens per pass over the weights, from a sweep
+     * on an H200 (StepKernelsBenchmark --workgroups). Decode: a few rows per workgroup and two to four units in flight
+     * per thread, more threads per row for short matrices; a pass of several tokens: four rows per workgroup share
+     * each load of x.
      */
     ProductShape shape(DeviceMatrix w, int pass) {
         if (forcedShape != null) {
@@ -108,12 +106,13 @@ final class StepKernels {
         }
         ProductShape s;
         if (pass > 1) {
-            s = new ProductShape(128, 4, 1);
+            s = new ProductShape(64, 4, 1);
         } else {
-            boolean shortMatrix = w.rows() <= 2048;
+            boolean shortMatrix = w.rows() <= SHORT_MATRIX;
             s = switch (w.type()) {
                 case F32, F16, BF16 -> shortMatrix ? new ProductShape(256, 1, 2) : new ProductShape(128, 2, 2);
-                case Q8_0, Q4_0 -> shortMatrix ? new ProductShape(256, 2, 2) : new ProductShape(128, 4, 4);
+                case Q8_0 -> shortMatrix ? new ProductShape(256, 2, 2) : new ProductShape(128, 2, 2);
+                case Q4_0 -> shortMatrix ? new ProductShape(256, 2, 2) : new ProductShape(128, 4, 4);
                 case Q4_K, Q6_K -> shortMatrix ? new ProductShape(256, 2, 2) : new ProductShape(128, 4, 2);
             };
         }
@@ -144,18 +143,14 @@ final class StepKernels {
     }
 
     private Product product(DeviceMatrix w, int pass, boolean vectorX) {
-        Product[] made = products.get(w);
-        if (made == null) {
-            made = new Product[8];
-            products.put(w, made);
-        }
-        int i = Integer.numberOfTrailingZeros(pass) * 2 + (vectorX ? 1 : 0);
-        if (made[i] == null) {
+        int i = ((typeId(w.type()) * 2 + (w.rows() <= SHORT_MATRIX ? 1 : 0)) * 4 + Integer.numberOfTrailingZeros(pass)) * 2
+                + (vectorX ? 1 : 0);
+        if (products[i] == null) {
             ProductShape s = shape(w, pass);
-            made[i] = new Product(kernels.get("matmul", 2, 8, s.threads(), typeId(w.type()), s.rows(), pass,
+            products[i] = new Product(kernels.get("matmul", 2, 8, s.threads(), typeId(w.type()), s.rows(), pass,
                     s.threads() / subgroupSize, vectorX ? 1 : 0, s.unroll()), s.rows());
         }
-        return made[i];
+        return products[i];
     }
 
     /** A set for products of {@code w}: binding 0 the matrix, 1 {@code act} (fp32). */

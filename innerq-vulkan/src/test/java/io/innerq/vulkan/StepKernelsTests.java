@@ -83,9 +83,10 @@ class StepKernelsTests {
             assertThat(m.rows()).isEqualTo(37);
             assertThat(m.cols()).isEqualTo(cols);
             assertThat(m.type()).isEqualTo(type);
-            int layout = 0;
+            // passes of 1, 4 and 8 tokens (33: four full passes and one of a token); x unaligned for 3 tokens here,
+            // and for 5 in the test below
             for (int tokens : new int[]{1, 3, 8, 33}) {
-                checkProduct(step, w, m, tokens, Layout.of(37, cols, tokens, layout++ % 2 == 0));
+                checkProduct(step, w, m, tokens, Layout.of(37, cols, tokens, tokens != 3));
             }
         }
     }
