@@ -5,6 +5,8 @@ import io.innerq.port.out.KvCache;
 import io.innerq.port.out.KvCachePort.CacheGeometry;
 import io.innerq.quant.Fp16;
 import io.innerq.quant.GroupQuantizer;
+import io.innerq.tensor.BlockEncoder;
+import io.innerq.tensor.GgmlType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -89,6 +91,41 @@ class ShaderInterfaceTests {
         assertThat(new TreeSet<>(made)).as("kernels the caches use").contains("dense_scores", "dense_values",
                 "innerq_scores", "innerq_values", "innerq_quantize_keys", "innerq_quantize_values", "innerq_key_factors",
                 "kivi_scores", "kivi_values", "softmax", "reduce_chunks");
+        TestDevices.assertNoValidationMessages(device);
+    }
+
+    @Test
+    void everyStepKernelIsGivenWhatItsShaderDeclares() throws IOException {
+        List<DeviceMatrix> matrices = new ArrayList<>();
+        try (var library = new KernelLibrary(device);
+             var pool = new DescriptorPool(device, 16, 2);
+             var act = VulkanBuffer.hostVisible(device, 4L * 8 * (256 + 2) + 64);
+             var norms = VulkanBuffer.hostVisible(device, 4L * 256);
+             var batch = new CommandBatch(device)) {
+            var step = new StepKernels(library);
+            batch.begin();
+            // one variant per shader: the types, pass sizes and x loads differ in specialization values only
+            DeviceMatrix m = DeviceMatrix.upload(device, BlockEncoder.random(GgmlType.Q4_0, 2, 256, 1));
+            matrices.add(m);
+            step.matMul(batch, m, step.matMulSet(pool, m, act), 8, 0, 256, 8 * 256, 2);
+            step.rmsNorm(batch, step.normSet(pool, norms, act), 1, 256, 0, 256, 0, 256, 0, 1e-5f);
+            long set = step.actSet(pool, act);
+            step.rope(batch, set, 1, 2, 64, 64, 0, 128, 128, 64);
+            step.swiglu(batch, set, 1, 64, 0, 64, 128);
+            step.add(batch, set, 1, 64, 0, 64, 128);
+            batch.submitAndWait();
+            for (KernelLibrary.Key key : library.made()) {
+                String glsl = source(key.shader() + ".comp");
+                assertThat(bindings(glsl)).as("buffers of %s", key.shader()).isEqualTo(key.bindings());
+                assertThat(pushWords(glsl)).as("push-constant words of %s", key.shader()).isEqualTo(key.pushWords());
+                assertThat(specConstants(glsl)).as("specialization constants of %s", key.shader())
+                        .isGreaterThanOrEqualTo(key.specCount());
+            }
+            assertThat(library.made()).extracting(KernelLibrary.Key::shader)
+                    .contains("matmul", "rms_norm", "rope", "swiglu", "add");
+        } finally {
+            matrices.forEach(DeviceMatrix::close);
+        }
         TestDevices.assertNoValidationMessages(device);
     }
 

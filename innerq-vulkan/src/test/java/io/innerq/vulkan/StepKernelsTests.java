@@ -1,0 +1,344 @@
+package io.innerq.vulkan;
+
+import io.innerq.tensor.BlockEncoder;
+import io.innerq.tensor.GgmlType;
+import io.innerq.tensor.ScalarKernels;
+import io.innerq.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * The step kernels on the test device against Java: products of every weight type against {@link ScalarKernels}
+ * (ragged float rows, 1 to 33 tokens, aligned and unaligned offsets and strides, rows not a multiple of a
+ * workgroup's), RMSNorm against LlamaForward's formula, RoPE against Rope's, SwiGLU and the residual add.
+ *
+ * <p>Every call runs on an activation buffer poisoned with NaN outside its inputs, and every float outside the
+ * outputs must keep its bits: a stray read of a padding column turns an output into NaN, a stray write shows.
+ * Tolerances: products |gpu - ref| <= 1e-5 * sum_c |W[r][c] x[c]| (fp32 sums in another order; Q4_K applies its
+ * mins to the sum of x); RMSNorm 1e-5 relative (fp32 against Java's double sum of squares); SwiGLU 1e-5 relative
+ * (the device's exp); RoPE and add exact (no contraction: each product and sum rounded as in Java).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class StepKernelsTests {
+
+    private VulkanDevice device;
+    private KernelLibrary kernels;
+    private StepKernels step;
+    private CommandBatch batch;
+
+    @BeforeAll
+    void open() {
+        device = TestDevices.open();
+        kernels = new KernelLibrary(device);
+        step = new StepKernels(kernels);
+        batch = new CommandBatch(device);
+    }
+
+    @AfterEach
+    void noValidationMessages() {
+        TestDevices.assertNoValidationMessages(device);
+    }
+
+    @AfterAll
+    void close() {
+        batch.close();
+        kernels.close();
+        device.close();
+    }
+
+    /** Offsets and strides of one product: x at xBase + t*xStride, out at outBase + t*outStride. */
+    private record Layout(int xBase, int xStride, int outBase, int outStride) {
+        static Layout of(int rows, int cols, int tokens, boolean aligned) {
+            int xBase = aligned ? 8 : 5;
+            int xStride = aligned ? (cols + 3) / 4 * 4 + 4 : cols + 3;
+            return new Layout(xBase, xStride, xBase + tokens * xStride + 7, rows + 1);
+        }
+
+        int size(int rows, int tokens) {
+            return Math.max(xBase + tokens * xStride, outBase + (tokens - 1) * outStride + rows) + 16;
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void productsMatchTheScalarReference(GgmlType type) {
+        int cols = type.blockSize() == 1 ? 203 : 512;     // float rows end in a part of a 16-byte load
+        Tensor w = BlockEncoder.random(type, 37, cols, 11 + type.ordinal());
+        try (DeviceMatrix m = DeviceMatrix.upload(device, w)) {
+            assertThat(m.bytesRead()).isEqualTo(w.data().byteSize());
+            assertThat(m.rows()).isEqualTo(37);
+            assertThat(m.cols()).isEqualTo(cols);
+            assertThat(m.type()).isEqualTo(type);
+            // passes of 1, 4 and 8 tokens (33: four full passes and one of a token); x unaligned for 3 tokens here,
+            // and for 5 in the test below
+            for (int tokens : new int[]{1, 3, 8, 33}) {
+                checkProduct(step, w, m, tokens, Layout.of(37, cols, tokens, tokens != 3));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void productsInSmallWorkgroupsLoopOverUnitsAndRows(GgmlType type) {
+        // One or four subgroups of threads, 3 rows a workgroup, 3 or 1 units per step: each thread takes several
+        // units of a row (the last step past the row's end), and the last workgroup has rows past the end.
+        int cols = switch (type) {
+            case F32 -> 517;
+            case F16, BF16 -> 1029;
+            case Q8_0, Q4_0 -> 1024;
+            case Q4_K, Q6_K -> 1536;
+        };
+        Tensor w = BlockEncoder.random(type, 7, cols, 29 + type.ordinal());
+        try (DeviceMatrix m = DeviceMatrix.upload(device, w)) {
+            int sg = device.info().subgroupSize();
+            checkProduct(new StepKernels(kernels, new StepKernels.ProductShape(sg, 3, 3)), w, m, 1, Layout.of(7, cols, 1, true));
+            checkProduct(new StepKernels(kernels, new StepKernels.ProductShape(4 * sg, 3, 1)), w, m, 5, Layout.of(7, cols, 5, false));
+        }
+    }
+
+    private void checkProduct(StepKernels kernels, Tensor w, DeviceMatrix m, int tokens, Layout l) {
+        int rows = w.rows();
+        int cols = w.cols();
+        var random = new SplittableRandom(tokens * 31L + cols);
+        float[] act = poisoned(l.size(rows, tokens));
+        float[][] x = new float[tokens][cols];
+        for (int t = 0; t < tokens; t++) {
+            for (int c = 0; c < cols; c++) {
+                x[t][c] = (float) random.nextGaussian();
+                act[l.xBase() + t * l.xStride() + c] = x[t][c];
+            }
+        }
+        float[] result = run(act, buffer -> {
+            try (var pool = new DescriptorPool(device, 1, 2)) {
+                long set = kernels.matMulSet(pool, m, buffer);
+                batch.begin();
+                kernels.matMul(batch, m, set, tokens, l.xBase(), l.xStride(), l.outBase(), l.outStride());
+                batch.submitAndWait();
+            }
+        });
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            ScalarKernels.dequantizeRow(w, r, row, 0);
+            for (int t = 0; t < tokens; t++) {
+                float expected = ScalarKernels.dotRow(w, r, x[t]);
+                double magnitude = 0;
+                for (int c = 0; c < cols; c++) {
+                    magnitude += Math.abs(row[c] * x[t][c]);
+                }
+                int at = l.outBase() + t * l.outStride() + r;
+                assertThat((double) result[at]).as("%s row %d token %d of %d, %s", w.type(), r, t, tokens, l)
+                        .isCloseTo(expected, within(1e-5 * magnitude + 1e-6));
+                act[at] = result[at];
+            }
+        }
+        assertSameBits(result, act, "floats outside the product's output");
+    }
+
+    @Test
+    void rmsNormMatchesLlamaForward() {
+        int dim = 300;
+        int tokens = 3;
+        var random = new SplittableRandom(7);
+        float[] norms = new float[1000];
+        for (int i = 0; i < norms.length; i++) {
+            norms[i] = (float) (1 + 0.5 * random.nextGaussian());
+        }
+        float eps = 1e-5f;
+        // out of place, unaligned; then in place
+        for (int[] o : new int[][]{{3, 301, 1000, 310, 17}, {40, 304, 40, 304, 600}}) {
+            int inBase = o[0], inStride = o[1], outBase = o[2], outStride = o[3], weightBase = o[4];
+            float[] act = poisoned(2000);
+            float[][] in = new float[tokens][dim];
+            for (int t = 0; t < tokens; t++) {
+                for (int i = 0; i < dim; i++) {
+                    in[t][i] = (float) (3 * random.nextGaussian());
+                    act[inBase + t * inStride + i] = in[t][i];
+                }
+            }
+            float[] result;
+            try (VulkanBuffer normBuffer = VulkanBuffer.hostVisible(device, 4L * norms.length)) {
+                normBuffer.write(0, norms, 0, norms.length);
+                result = run(act, buffer -> {
+                    try (var pool = new DescriptorPool(device, 1, 2)) {
+                        long set = step.normSet(pool, normBuffer, buffer);
+                        batch.begin();
+                        step.rmsNorm(batch, set, tokens, dim, inBase, inStride, outBase, outStride, weightBase, eps);
+                        batch.submitAndWait();
+                    }
+                });
+            }
+            float[] weight = Arrays.copyOfRange(norms, weightBase, weightBase + dim);
+            float[] expected = new float[dim];
+            for (int t = 0; t < tokens; t++) {
+                rmsNorm(expected, in[t], weight, eps);
+                for (int i = 0; i < dim; i++) {
+                    int at = outBase + t * outStride + i;
+                    assertThat(result[at]).as("token %d element %d", t, i)
+                            .isCloseTo(expected[i], within(1e-5f * Math.abs(expected[i]) + 1e-7f));
+                    act[at] = result[at];
+                }
+            }
+            assertSameBits(result, act, "floats outside the norm's output");
+        }
+    }
+
+    /** LlamaForward.rmsNorm. */
+    private static void rmsNorm(float[] out, float[] in, float[] weight, float eps) {
+        double ss = 0;
+        for (float f : in) {
+            ss += f * f;
+        }
+        float scale = (float) (1.0 / Math.sqrt(ss / in.length + eps));
+        for (int i = 0; i < in.length; i++) {
+            out[i] = in[i] * scale * weight[i];
+        }
+    }
+
+    @Test
+    void ropeMatchesRopeExactly() {
+        int tokens = 3;
+        int heads = 5;
+        int headDim = 16;
+        for (int ropeDims : new int[]{16, 8}) {
+            int base = 3;
+            int stride = heads * headDim + 5;
+            int tableBase = base + tokens * stride + 1;
+            int tableStride = ropeDims + 2;
+            int half = ropeDims / 2;
+            var random = new SplittableRandom(ropeDims);
+            float[] act = poisoned(tableBase + tokens * tableStride + 8);
+            float[][] x = new float[tokens][heads * headDim];
+            for (int t = 0; t < tokens; t++) {
+                int position = 100 + 17 * t;
+                for (int i = 0; i < half; i++) {  // Rope's table: base 10000, no scaling
+                    double angle = position * (float) Math.pow(10000.0, -2.0 * i / ropeDims);
+                    act[tableBase + t * tableStride + i] = (float) Math.cos(angle);
+                    act[tableBase + t * tableStride + half + i] = (float) Math.sin(angle);
+                }
+                for (int i = 0; i < x[t].length; i++) {
+                    x[t][i] = (float) random.nextGaussian();
+                    act[base + t * stride + i] = x[t][i];
+                }
+            }
+            float[] table = act.clone();
+            float[] result = run(act, buffer -> {
+                try (var pool = new DescriptorPool(device, 1, 1)) {
+                    long set = step.actSet(pool, buffer);
+                    batch.begin();
+                    step.rope(batch, set, tokens, heads, headDim, ropeDims, base, stride, tableBase, tableStride);
+                    batch.submitAndWait();
+                }
+            });
+            for (int t = 0; t < tokens; t++) {
+                float[] expected = x[t].clone();
+                for (int h = 0; h < heads; h++) {             // Rope.apply
+                    for (int i = 0; i < half; i++) {
+                        float cos = table[tableBase + t * tableStride + i];
+                        float sin = table[tableBase + t * tableStride + half + i];
+                        float x0 = expected[h * headDim + 2 * i];
+                        float x1 = expected[h * headDim + 2 * i + 1];
+                        expected[h * headDim + 2 * i] = x0 * cos - x1 * sin;
+                        expected[h * headDim + 2 * i + 1] = x0 * sin + x1 * cos;
+                    }
+                }
+                System.arraycopy(expected, 0, act, base + t * stride, expected.length);
+            }
+            assertSameBits(result, act, "RoPE with " + ropeDims + " of " + headDim + " dimensions rotated");
+        }
+    }
+
+    @Test
+    void swigluAndAddMatchJava() {
+        int tokens = 4;
+        int n = 300;
+        int stride = 2 * n + 3;
+        int gateBase = 1;
+        int upBase = gateBase + n + 1;
+        var random = new SplittableRandom(3);
+        float[] act = poisoned(gateBase + tokens * stride + 4);
+        for (int t = 0; t < tokens; t++) {
+            for (int i = 0; i < n; i++) {
+                act[gateBase + t * stride + i] = (float) (4 * random.nextGaussian());
+                act[upBase + t * stride + i] = (float) random.nextGaussian();
+            }
+        }
+        float[] before = act.clone();
+        float[] result = run(act, buffer -> {
+            try (var pool = new DescriptorPool(device, 1, 1)) {
+                long set = step.actSet(pool, buffer);
+                batch.begin();
+                step.swiglu(batch, set, tokens, n, gateBase, upBase, stride);
+                batch.barrier();
+                step.add(batch, set, tokens, n, upBase, gateBase, stride);   // up += silu(gate) * up
+                batch.submitAndWait();
+            }
+        });
+        for (int t = 0; t < tokens; t++) {
+            for (int i = 0; i < n; i++) {
+                int g = gateBase + t * stride + i;
+                int u = upBase + t * stride + i;
+                float gate = before[g];
+                float swiglu = gate / (1f + (float) Math.exp(-gate)) * before[u];
+                assertThat(result[g]).as("swiglu token %d element %d", t, i)
+                        .isCloseTo(swiglu, within(1e-5f * Math.abs(swiglu) + 1e-7f));
+                assertThat(result[u]).as("add token %d element %d", t, i).isEqualTo(before[u] + result[g]);
+                act[g] = result[g];
+                act[u] = result[u];
+            }
+        }
+        assertSameBits(result, act, "floats outside gate and up");
+    }
+
+    @Test
+    void aMatrixLargerThanAStorageBufferNamesTheTensor() {
+        long limit = device.info().maxStorageBufferRange();
+        int cols = 4096;
+        int rows = Math.toIntExact(limit / (4L * cols) + 1);
+        // never read: the size check comes first
+        var data = MemorySegment.NULL.reinterpret(4L * rows * cols);
+        Tensor w = new Tensor("blk.0.ffn_down.weight", GgmlType.F32, new long[]{cols, rows}, data);
+        assertThatThrownBy(() -> DeviceMatrix.upload(device, w))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("blk.0.ffn_down.weight")
+                .hasMessageContaining("F32");
+    }
+
+    private static float[] poisoned(int n) {
+        float[] a = new float[n];
+        Arrays.fill(a, Float.NaN);
+        return a;
+    }
+
+    /** Runs {@code record} on a buffer holding {@code act}; returns the buffer's floats afterwards. */
+    private float[] run(float[] act, Consumer<VulkanBuffer> record) {
+        try (VulkanBuffer buffer = VulkanBuffer.hostVisible(device, 4L * act.length)) {
+            buffer.write(0, act, 0, act.length);
+            record.accept(buffer);
+            float[] out = new float[act.length];
+            buffer.read(0, out, 0, act.length);
+            return out;
+        }
+    }
+
+    private static void assertSameBits(float[] actual, float[] expected, String what) {
+        for (int i = 0; i < actual.length; i++) {
+            if (Float.floatToRawIntBits(actual[i]) != Float.floatToRawIntBits(expected[i])) {
+                throw new AssertionError("%s: float %d is %s, expected %s".formatted(what, i, actual[i], expected[i]));
+            }
+        }
+    }
+}
