@@ -55,6 +55,7 @@ final class StepKernels {
     private final int subgroupSize;
     private final ProductShape forcedShape;         // null: the shape chosen per type and pass
     private final ComputeKernel rmsNorm;
+    private final ComputeKernel addRmsNorm;
     private final ComputeKernel rope;
     private final ComputeKernel swiglu;
     private final ComputeKernel add;
@@ -75,7 +76,8 @@ final class StepKernels {
         requireSubgroupArithmetic(device);
         this.subgroupSize = device.info().subgroupSize();
         this.forcedShape = shape;
-        this.rmsNorm = kernels.get("rms_norm", 2, 7);
+        this.rmsNorm = kernels.get("rms_norm", 2, 8, 0);
+        this.addRmsNorm = kernels.get("rms_norm", 2, 8, 1);
         this.rope = kernels.get("rope", 1, 7);
         this.swiglu = kernels.get("swiglu", 1, 4);
         this.add = kernels.get("add", 1, 4);
@@ -195,9 +197,24 @@ final class StepKernels {
      */
     void rmsNorm(CommandBatch b, long set, int tokens, int dim, int inBase, int inStride, int outBase, int outStride,
                  int weightBase, float eps) {
+        norm(b, rmsNorm, set, tokens, dim, inBase, inStride, outBase, outStride, weightBase, eps, 0);
+    }
+
+    /**
+     * The residual add, then RMSNorm, in one kernel: x += y, then out = x * (1/sqrt(mean(x^2) + eps)) * norms[weightBase ..],
+     * per token, with x at act[xBase + t*stride], y at act[yBase + t*stride], out at act[outBase + t*stride]; out may be
+     * y (one thread reads and writes each element), neither may overlap x.
+     */
+    void addRmsNorm(CommandBatch b, long set, int tokens, int dim, int xBase, int yBase, int outBase, int stride,
+                    int weightBase, float eps) {
+        norm(b, addRmsNorm, set, tokens, dim, xBase, stride, outBase, stride, weightBase, eps, yBase);
+    }
+
+    private void norm(CommandBatch b, ComputeKernel kernel, long set, int tokens, int dim, int inBase, int inStride,
+                      int outBase, int outStride, int weightBase, float eps, int yBase) {
         checkTokens(tokens);
-        checkNonNegative(dim | inBase | inStride | outBase | outStride | weightBase);
-        int[] p = push7;
+        checkNonNegative(dim | inBase | inStride | outBase | outStride | weightBase | yBase);
+        int[] p = push8;
         p[0] = dim;
         p[1] = inBase;
         p[2] = inStride;
@@ -205,7 +222,8 @@ final class StepKernels {
         p[4] = outStride;
         p[5] = weightBase;
         p[6] = Float.floatToRawIntBits(eps);
-        b.dispatch(rmsNorm, set, p, tokens, 1, 1);
+        p[7] = yBase;
+        b.dispatch(kernel, set, p, tokens, 1, 1);
     }
 
     /** A set for RoPE, SwiGLU and the residual add: binding 0 {@code act} (fp32). */

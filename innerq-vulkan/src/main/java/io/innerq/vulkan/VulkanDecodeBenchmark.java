@@ -21,7 +21,8 @@ import java.util.Locale;
  * quantized middle and windows as the layout defines them; fixed bit patterns as content, so no prompt has to run),
  * then {@code --tokens} decode steps (each one submission, logits read back), timed on the host: what a caller of
  * {@code step} waits. After {@code --warmup} untimed steps, the median over {@code --runs} runs of the mean time per
- * step; then one more run with GPU timestamps around each submission (the device's share of the step). Bytes a step must read: every weight matrix once, plus the cache (codes, scales, zero points, fp32 windows)
+ * step; then one more run with GPU timestamps around each submission (the device's share of the step) and the host's
+ * time recording it (medians). Bytes a step must read: every weight matrix once, plus the cache (codes, scales, zero points, fp32 windows)
  * of every layer; their time at the copy bandwidth (bytes read plus written per second) is the floor the step is
  * compared with.
  *
@@ -38,7 +39,7 @@ public final class VulkanDecodeBenchmark {
 
     /** One model, mode and context. */
     public record Row(String model, String weights, String mode, int context, double millisPerToken, double gpuMillis,
-                      long weightBytes, long cacheBytes) {
+                      double recordMillis, long weightBytes, long cacheBytes) {
         double tokensPerSecond() {
             return 1e3 / millisPerToken;
         }
@@ -106,13 +107,16 @@ public final class VulkanDecodeBenchmark {
             Arrays.sort(millis);
             sequence.timeSubmissions(); // one more run, GPU time only
             double[] gpu = new double[o.tokens()];
+            double[] record = new double[o.tokens()];
             for (int i = 0; i < o.tokens(); i++) {
                 token = next(sequence.step(token, position++, true));
                 gpu[i] = sequence.lastGpuNanos() / 1e6;
+                record[i] = sequence.lastRecordNanos() / 1e6;
             }
             Arrays.sort(gpu);
+            Arrays.sort(record);
             return new Row(model, weights, mode.name(), n, millis[millis.length / 2], gpu[gpu.length / 2],
-                    forward.weightBytes(), cacheBytes);
+                    record[record.length / 2], forward.weightBytes(), cacheBytes);
         }
     }
 
@@ -131,15 +135,15 @@ public final class VulkanDecodeBenchmark {
         out.printf(Locale.ROOT, "Device: %s (%s), driver %s, Vulkan %s; copy bandwidth %.0f GB/s (read + write)%n%n",
                 info.name(), info.type(), info.driver(), info.apiVersion(), copy);
         out.printf("Whole token step, %d steps per run, median of %d runs, after %d warm-up steps.%n%n", o.tokens(), o.runs(), o.warmup());
-        out.println("| model | weights | context | KV cache | ms/token | tokens/s | vs fp16 | GPU ms/token | weight MB | cache MB | bytes at copy bandwidth (ms) | step / that |");
-        out.println("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        out.println("| model | weights | context | KV cache | ms/token | tokens/s | vs fp16 | GPU ms | recording ms | weight MB | cache MB | bytes at copy bandwidth (ms) | step / that |");
+        out.println("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (Row r : rows) {
             Row fp16 = rows.stream().filter(x -> x.model().equals(r.model()) && x.context() == r.context()
                     && x.mode().equals(KvMode.FP16.name())).findFirst().orElse(null);
-            out.printf(Locale.ROOT, "| %s | %s | %d | %s | %.3f | %.1f | %s | %.3f | %.1f | %.1f | %.3f | %.2fx |%n",
+            out.printf(Locale.ROOT, "| %s | %s | %d | %s | %.3f | %.1f | %s | %.3f | %.3f | %.1f | %.1f | %.3f | %.2fx |%n",
                     r.model(), r.weights(), r.context(), r.mode(), r.millisPerToken(), r.tokensPerSecond(),
                     fp16 == null ? "" : String.format(Locale.ROOT, "%.2fx", fp16.millisPerToken() / r.millisPerToken()),
-                    r.gpuMillis(), r.weightBytes() / 1e6, r.cacheBytes() / 1e6, r.floorMillis(copy), r.millisPerToken() / r.floorMillis(copy));
+                    r.gpuMillis(), r.recordMillis(), r.weightBytes() / 1e6, r.cacheBytes() / 1e6, r.floorMillis(copy), r.millisPerToken() / r.floorMillis(copy));
         }
     }
 
@@ -153,9 +157,9 @@ public final class VulkanDecodeBenchmark {
             Row r = rows.get(i);
             sb.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
                     "{\"model\":%s,\"weights\":%s,\"mode\":%s,\"context\":%d,\"msPerToken\":%.4f,\"tokensPerSecond\":%.2f,"
-                            + "\"gpuMsPerToken\":%.4f,\"weightBytes\":%d,\"cacheBytes\":%d,\"floorMs\":%.4f}",
+                            + "\"gpuMsPerToken\":%.4f,\"recordMs\":%.4f,\"weightBytes\":%d,\"cacheBytes\":%d,\"floorMs\":%.4f}",
                     quote(r.model()), quote(r.weights()), quote(r.mode()), r.context(), r.millisPerToken(),
-                    r.tokensPerSecond(), r.gpuMillis(), r.weightBytes(), r.cacheBytes(), r.floorMillis(copy)));
+                    r.tokensPerSecond(), r.gpuMillis(), r.recordMillis(), r.weightBytes(), r.cacheBytes(), r.floorMillis(copy)));
         }
         out.println(sb.append("]}"));
     }

@@ -183,6 +183,7 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
         private final float[] angles = new float[BATCH * ropeDims]; // [B][cos | sin]
         private final float[] logits = new float[vocab];
         private TimestampQueries timing; // for benchmarks: GPU time of each submission
+        private long recordNanos;        // host time spent recording the last submission
         private boolean closed;
 
         private DeviceSequence(int capacity, KvMode mode) {
@@ -248,6 +249,7 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
                 ScalarKernels.dequantizeRow(embedding, tokens[from + i], rows, i * dim);
                 rope.angles(position + i, angles, i * ropeDims);
             }
+            long recordStart = System.nanoTime();
             io.write(0, rows, 0, n * dim);
             io.write(4L * BATCH * dim, angles, 0, n * ropeDims);
             batch.begin();
@@ -258,9 +260,10 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
                     .copy(io, 4L * BATCH * dim, act, 4L * table, 4L * n * ropeDims)
                     .barrier();
             float eps = c.rmsNormEps();
-            for (int l = 0; l < c.layers(); l++) {
-                step.rmsNorm(batch, normSet, n, dim, x, dim, xb, dim, attnNorm(l), eps);
-                batch.barrier();
+            int layers = c.layers();
+            step.rmsNorm(batch, normSet, n, dim, x, dim, xb, dim, attnNorm(0), eps);
+            batch.barrier();
+            for (int l = 0; l < layers; l++) {
                 step.matMul(batch, wq[l], wqSet[l], n, xb, dim, q, qDim);
                 step.matMul(batch, wk[l], wkSet[l], n, xb, dim, k, kvDim);
                 step.matMul(batch, wv[l], wvSet[l], n, xb, dim, v, kvDim);
@@ -274,9 +277,7 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
                 }
                 step.matMul(batch, wo[l], woSet[l], n, att, qDim, xb, dim);
                 batch.barrier();
-                step.add(batch, actSet, n, dim, x, xb, dim);
-                batch.barrier();
-                step.rmsNorm(batch, normSet, n, dim, x, dim, xb, dim, ffnNorm(l), eps);
+                step.addRmsNorm(batch, normSet, n, dim, x, xb, xb, dim, ffnNorm(l), eps); // x += attention; xb = norm(x)
                 batch.barrier();
                 step.matMul(batch, gate[l], gateSet[l], n, xb, dim, hb, ffn);
                 step.matMul(batch, up[l], upSet[l], n, xb, dim, hb2, ffn);
@@ -285,12 +286,14 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
                 batch.barrier();
                 step.matMul(batch, down[l], downSet[l], n, hb, ffn, xb, dim);
                 batch.barrier();
-                step.add(batch, actSet, n, dim, x, xb, dim);
-                batch.barrier();
+                if (l + 1 < layers) { // x += feed-forward; xb = the next layer's norm(x)
+                    step.addRmsNorm(batch, normSet, n, dim, x, xb, xb, dim, attnNorm(l + 1), eps);
+                    batch.barrier();
+                }
             }
-            if (computeLogits) {
+            if (computeLogits) { // the last token only: x += feed-forward; xb = norm(x); logits
                 int last = (n - 1) * dim;
-                step.rmsNorm(batch, normSet, 1, dim, x + last, dim, xb + last, dim, outputNorm(), eps);
+                step.addRmsNorm(batch, normSet, 1, dim, x + last, xb + last, xb + last, dim, outputNorm(), eps);
                 batch.barrier();
                 step.matMul(batch, output, outputSet, 1, xb + last, dim, logitsAt, vocab);
                 batch.barrier();
@@ -299,6 +302,7 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
             if (timing != null) {
                 batch.timestamp(timing, 1);
             }
+            recordNanos = System.nanoTime() - recordStart;
             batch.submitAndWait();
             cache.afterSubmit();
             if (!computeLogits) {
@@ -333,6 +337,11 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
             if (timing == null) {
                 timing = new TimestampQueries(device, 2);
             }
+        }
+
+        /** Host time spent recording the last submission (the step's kernels into its command buffer). */
+        long lastRecordNanos() {
+            return recordNanos;
         }
 
         /** GPU time of the last submission, after {@link #timeSubmissions}. */

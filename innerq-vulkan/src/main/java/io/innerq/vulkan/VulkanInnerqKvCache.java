@@ -207,13 +207,20 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
                 ceilDiv(kvDim, 64), 1, 1);
         int n = t + 1;
         boolean valueBlock = n - valueEnd[layer] >= recent + vGroup;
+        // The flushes read tokens older than the window, in ring slots other than t's: with a window they need no
+        // barrier after the append (without one they read token t itself).
+        boolean readsNewToken = recent == 0;
+        boolean factorsRecorded = false;
         if (valueBlock && !keysStarted[layer]) {
-            batch.barrier();
+            if (readsNewToken) {
+                batch.barrier();
+            }
             recordFactors(layer, factorsRingSet[layer], valueEnd[layer], valueEnd[layer] + vGroup, ringK, hd, ringSlots * hd, ringSlots);
+            factorsRecorded = true;
         }
         boolean keys = keysStarted[layer] && n - keyEnd[layer] > recent;
-        if (valueBlock || keys) {
-            batch.barrier();
+        if ((valueBlock || keys) && (factorsRecorded || readsNewToken)) {
+            batch.barrier(); // key quantization reads the factors
         }
         if (valueBlock) {
             recordValueBlocks(layer, valuesRingSet[layer], (valueEnd[layer] - sink) / vGroup, 1, ringV, hd, ringSlots * hd, ringSlots);

@@ -109,6 +109,7 @@ class ShaderInterfaceTests {
             matrices.add(m);
             step.matMul(batch, m, step.matMulSet(pool, m, act), 8, 0, 256, 8 * 256, 2);
             step.rmsNorm(batch, step.normSet(pool, norms, act), 1, 256, 0, 256, 0, 256, 0, 1e-5f);
+            step.addRmsNorm(batch, step.normSet(pool, norms, act), 1, 256, 0, 256, 512, 256, 0, 1e-5f);
             long set = step.actSet(pool, act);
             step.rope(batch, set, 1, 2, 64, 64, 0, 128, 128, 64);
             step.swiglu(batch, set, 1, 64, 0, 64, 128);

@@ -196,6 +196,65 @@ class StepKernelsTests {
         }
     }
 
+    @Test
+    void residualAddThenRmsNormMatchesJava() {
+        int dim = 300;
+        int tokens = 3;
+        int stride = 310;
+        var random = new SplittableRandom(8);
+        float[] norms = new float[dim];
+        for (int i = 0; i < dim; i++) {
+            norms[i] = (float) (1 + 0.5 * random.nextGaussian());
+        }
+        float eps = 1e-5f;
+        // out = y (as the forward pass uses it), then a third region
+        for (int outBase : new int[]{1000, 2000}) {
+            int xBase = 5;
+            int yBase = 1000;
+            float[] act = poisoned(3000);
+            float[][] x = new float[tokens][dim];
+            float[][] y = new float[tokens][dim];
+            for (int t = 0; t < tokens; t++) {
+                for (int i = 0; i < dim; i++) {
+                    x[t][i] = (float) (3 * random.nextGaussian());
+                    y[t][i] = (float) random.nextGaussian();
+                    act[xBase + t * stride + i] = x[t][i];
+                    act[yBase + t * stride + i] = y[t][i];
+                }
+            }
+            float[] result;
+            try (VulkanBuffer normBuffer = VulkanBuffer.hostVisible(device, 4L * dim)) {
+                normBuffer.write(0, norms, 0, dim);
+                result = run(act, buffer -> {
+                    try (var pool = new DescriptorPool(device, 1, 2)) {
+                        long set = step.normSet(pool, normBuffer, buffer);
+                        batch.begin();
+                        step.addRmsNorm(batch, set, tokens, dim, xBase, yBase, outBase, stride, 0, eps);
+                        batch.submitAndWait();
+                    }
+                });
+            }
+            float[] sum = new float[dim];
+            float[] expected = new float[dim];
+            for (int t = 0; t < tokens; t++) {
+                for (int i = 0; i < dim; i++) {
+                    sum[i] = x[t][i] + y[t][i];
+                }
+                rmsNorm(expected, sum, norms, eps);
+                for (int i = 0; i < dim; i++) {
+                    int xi = xBase + t * stride + i;
+                    int oi = outBase + t * stride + i;
+                    assertThat(result[xi]).as("x token %d element %d", t, i).isEqualTo(sum[i]);
+                    assertThat(result[oi]).as("out token %d element %d", t, i)
+                            .isCloseTo(expected[i], within(1e-5f * Math.abs(expected[i]) + 1e-7f));
+                    act[xi] = result[xi];
+                    act[oi] = result[oi];
+                }
+            }
+            assertSameBits(result, act, "floats outside x and the output");
+        }
+    }
+
     /** LlamaForward.rmsNorm. */
     private static void rmsNorm(float[] out, float[] in, float[] weight, float eps) {
         double ss = 0;
