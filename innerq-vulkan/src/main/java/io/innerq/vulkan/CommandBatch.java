@@ -12,8 +12,9 @@ import static org.lwjgl.vulkan.VK12.*;
 
 /**
  * A reusable primary command buffer with its own pool and fence: {@link #begin}, record dispatches, copies, barriers
- * and timestamps, then {@link #submitAndWait}. One thread at a time per batch; batches of different threads are
- * independent (the queue is shared under a lock).
+ * and timestamps, then {@link #submitAndWait}. {@link #submitAndContinue} hands what is recorded so far to the GPU
+ * and goes on recording into a further command buffer, so that recording overlaps the GPU's work. One thread at a
+ * time per batch; batches of different threads are independent (the queue is shared under a lock).
  */
 public final class CommandBatch implements AutoCloseable {
 
@@ -22,8 +23,11 @@ public final class CommandBatch implements AutoCloseable {
 
     private final VulkanDevice device;
     private final long pool;
-    private final VkCommandBuffer commands;
+    private final java.util.List<VkCommandBuffer> buffers = new java.util.ArrayList<>(); // allocated as needed
+    private VkCommandBuffer commands;  // the one being recorded
+    private int part;                  // its index in buffers
     private final long fence;
+    private boolean inFlight;          // parts submitted without the fence, not yet waited for
     private boolean recording;
     private boolean closed;
 
@@ -36,26 +40,69 @@ public final class CommandBatch implements AutoCloseable {
                     .flags(VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT).queueFamilyIndex(device.queueFamily()), null, pp),
                     "vkCreateCommandPool");
             pool = pp.get(0);
-            PointerBuffer p = stack.mallocPointer(1);
-            VulkanDevice.check(vkAllocateCommandBuffers(vk, VkCommandBufferAllocateInfo.calloc(stack).sType$Default()
-                    .commandPool(pool).level(VK_COMMAND_BUFFER_LEVEL_PRIMARY).commandBufferCount(1), p),
-                    "vkAllocateCommandBuffers");
-            commands = new VkCommandBuffer(p.get(0), vk);
+            commands = allocate();
             LongBuffer pf = stack.mallocLong(1);
             VulkanDevice.check(vkCreateFence(vk, VkFenceCreateInfo.calloc(stack).sType$Default(), null, pf), "vkCreateFence");
             fence = pf.get(0);
         }
     }
 
+    private VkCommandBuffer allocate() {
+        try (MemoryStack stack = stackPush()) {
+            PointerBuffer p = stack.mallocPointer(1);
+            VulkanDevice.check(vkAllocateCommandBuffers(device.handle(), VkCommandBufferAllocateInfo.calloc(stack).sType$Default()
+                    .commandPool(pool).level(VK_COMMAND_BUFFER_LEVEL_PRIMARY).commandBufferCount(1), p),
+                    "vkAllocateCommandBuffers");
+            VkCommandBuffer buffer = new VkCommandBuffer(p.get(0), device.handle());
+            buffers.add(buffer);
+            return buffer;
+        }
+    }
+
     /** Starts recording (discarding what was recorded before). */
     public CommandBatch begin() {
+        settle();
+        part = 0;
+        commands = buffers.getFirst();
+        start();
+        return this;
+    }
+
+    private void start() {
         try (MemoryStack stack = stackPush()) {
             VulkanDevice.check(vkResetCommandBuffer(commands, 0), "vkResetCommandBuffer");
             VulkanDevice.check(vkBeginCommandBuffer(commands, VkCommandBufferBeginInfo.calloc(stack).sType$Default()
                     .flags(VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT)), "vkBeginCommandBuffer");
         }
         recording = true;
-        return this;
+    }
+
+    /**
+     * Submits what was recorded since {@link #begin} or the last call, without waiting, and goes on recording into a
+     * further command buffer that starts with a {@link #barrier} (so it sees everything the submitted part wrote). The
+     * last part goes with {@link #submitAndWait}.
+     */
+    public CommandBatch submitAndContinue() {
+        checkRecording();
+        try (MemoryStack stack = stackPush()) {
+            recording = false;
+            VulkanDevice.check(vkEndCommandBuffer(commands), "vkEndCommandBuffer");
+            VkSubmitInfo submit = VkSubmitInfo.calloc(stack).sType$Default().pCommandBuffers(stack.pointers(commands));
+            device.submit(submit, VK_NULL_HANDLE);
+            inFlight = true;
+        }
+        part++;
+        commands = part < buffers.size() ? buffers.get(part) : allocate();
+        start();
+        return barrier();
+    }
+
+    /** Waits for parts submitted without the fence (after a failure between them), so none is pending when reused or freed. */
+    private void settle() {
+        if (inFlight) {
+            device.waitIdle();
+            inFlight = false;
+        }
     }
 
     /** Records a dispatch of {@code kernel} with descriptor set {@code set} and push constants {@code push} (32-bit words). */
@@ -143,6 +190,7 @@ public final class CommandBatch implements AutoCloseable {
                         + ": treat the device as hung and reopen it");
             }
             VulkanDevice.check(r, "vkWaitForFences");
+            inFlight = false; // the last part waited, after a barrier, for the ones before it
         }
     }
 
@@ -159,8 +207,12 @@ public final class CommandBatch implements AutoCloseable {
         }
         closed = true;
         VkDevice vk = device.handle();
+        try {
+            settle();
+        } catch (RuntimeException e) {
+            // a lost device: nothing is pending any more
+        }
         vkDestroyFence(vk, fence, null);
-        vkFreeCommandBuffers(vk, pool, commands);
-        vkDestroyCommandPool(vk, pool, null);
+        vkDestroyCommandPool(vk, pool, null); // frees its command buffers
     }
 }

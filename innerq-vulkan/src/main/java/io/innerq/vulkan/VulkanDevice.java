@@ -312,6 +312,13 @@ public final class VulkanDevice implements AutoCloseable {
         }
     }
 
+    /** Waits until the queue has run everything submitted to it (vkQueueWaitIdle needs the queue's lock too). */
+    void waitIdle() {
+        synchronized (queue) {
+            check(vkQueueWaitIdle(queue), "vkQueueWaitIdle");
+        }
+    }
+
     /** Gives a handle a debug name (shown by validation messages and GPU debuggers); a no-op without validation. */
     void name(int objectType, long handle, String name) {
         if (messenger == NULL) {

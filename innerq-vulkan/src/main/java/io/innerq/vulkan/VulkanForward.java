@@ -27,6 +27,8 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
 
     /** Tokens of a prompt recorded into one submission, their products sharing each pass over a weight. */
     public static final int BATCH = LlamaForward.PREFILL_BATCH;
+    /** Layers recorded per part of a step's submission: the GPU runs a part while the host records the next. */
+    static final int LAYERS_PER_PART = 4;
 
     private final KernelLibrary kernels;
     private final VulkanDevice device;
@@ -289,6 +291,9 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
                 if (l + 1 < layers) { // x += feed-forward; xb = the next layer's norm(x)
                     step.addRmsNorm(batch, normSet, n, dim, x, xb, xb, dim, attnNorm(l + 1), eps);
                     batch.barrier();
+                    if ((l + 1) % LAYERS_PER_PART == 0) {
+                        batch.submitAndContinue();
+                    }
                 }
             }
             if (computeLogits) { // the last token only: x += feed-forward; xb = norm(x); logits
