@@ -142,6 +142,21 @@ class ApiSecurityTests {
                 .isEqualTo(200);
     }
 
+    @Test
+    void requestsCannotMultiplyMetricSeries() {
+        String series = "http_server_requests_seconds_count{";
+        long before = http.get("/actuator/prometheus", null).body().lines().filter(l -> l.startsWith(series)).count();
+        for (int i = 0; i < 40; i++) {
+            http.send("METHOD" + i, "/v1/models", null, TEST_KEY);
+            http.send("GET", "/nothing-here-" + i, null, null);
+            http.send("GET", "/v1/nothing-here-" + i, null, TEST_KEY);
+            http.send("GET", "/v1/models/model-" + i, null, TEST_KEY);
+        }
+        var scrape = http.get("/actuator/prometheus", null).body().lines().filter(l -> l.startsWith(series)).toList();
+        assertThat(scrape.size() - before).as(String.join("\n", scrape)).isLessThan(10);
+        assertThat(scrape).noneMatch(l -> l.contains("METHOD1") || l.contains("nothing-here") || l.contains("model-1"));
+    }
+
     /** Every request mapping of every handler mapping in {@code context}. */
     static Set<String> mappings(ApplicationContext context) {
         var all = new TreeSet<String>();

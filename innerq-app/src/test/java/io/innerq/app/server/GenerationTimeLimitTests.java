@@ -21,11 +21,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * not; each frees its slot and cache, and Prometheus counts them as {@code finish="timeout"}.
  */
 @SpringBootTest(classes = InnerqServer.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {"innerq.generation-timeout=150ms", "innerq.queue-timeout=5s", "innerq.kv.mode=fp32"})
+        properties = {"innerq.generation-timeout=100ms", "innerq.queue-timeout=5s", "innerq.kv.mode=fp32"})
 @ContextConfiguration(initializers = InnerqServiceTest.TestModel.class)
 class GenerationTimeLimitTests {
 
-    private static final long LIMIT_MILLIS = 150;
+    private static final long LIMIT_MILLIS = 100;
 
     @LocalServerPort
     int port;
