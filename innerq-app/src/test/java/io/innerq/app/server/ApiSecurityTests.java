@@ -146,7 +146,7 @@ class ApiSecurityTests {
     void requestsCannotMultiplyMetricSeries() {
         String series = "http_server_requests_seconds_count{";
         long before = http.get("/actuator/prometheus", null).body().lines().filter(l -> l.startsWith(series)).count();
-        for (int i = 0; i < 40; i++) {
+        for (int i = 0; i < 10; i++) {
             http.send("METHOD" + i, "/v1/models", null, TEST_KEY);
             http.send("GET", "/nothing-here-" + i, null, null);
             http.send("GET", "/v1/nothing-here-" + i, null, TEST_KEY);

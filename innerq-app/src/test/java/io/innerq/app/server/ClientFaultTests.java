@@ -144,7 +144,7 @@ class ClientFaultTests {
         String request = """
                 {"prompt": "Once upon a time", "max_tokens": 200, "temperature": 0, "stream": true}""";
         String expected = text(http.post("/v1/completions", request, TEST_KEY).events());
-        int stalls = 5;
+        int stalls = 3;
         var freedAfter = new ArrayList<Double>();
         for (int i = 0; i < stalls; i++) {
             try (var stream = RawStream.post(port, "/v1/completions", request, TEST_KEY, 4096)) {
