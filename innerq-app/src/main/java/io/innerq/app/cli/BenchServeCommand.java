@@ -31,10 +31,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * prints one Markdown table. A load program, not a test: its numbers depend on the machine.
  *
  * <p>As a soak run ({@code --sample-seconds N}) it also records, every N seconds, the heap after a collection, the
- * JVM's direct and mapped buffers, the generations running and the KV bytes they hold, and prints them as a second
- * table; after the load it checks that the engine is back to idle (no generation, no KV bytes, every slot free) and
- * that the heap returned to within 25% (and 32 MiB) of its value before the load, and fails otherwise. With a small
- * {@code --kv-budget} the budget's 429 answers show up as errors by status, and no request may fail otherwise.
+ * JVM's direct and mapped buffers, the process's resident set ({@code VmRSS} of {@code /proc/self/status}: the heap
+ * that was touched, and native memory such as a Vulkan driver's), the generations running and the KV bytes they
+ * hold, and prints them as a second table; after the load it checks ({@link SoakCheck}) that the engine is back to
+ * idle (no generation, no KV bytes, every slot free) and that memory returned near its value before the load, and
+ * fails otherwise (the resident set only with a fixed, pre-touched heap: {@code -Xms} = {@code -Xmx},
+ * {@code -XX:+AlwaysPreTouch}, e.g. through {@code INNERQ_JAVA_OPTS}). With a small {@code --kv-budget} the budget's 429 answers show up as errors by status, and no
+ * request may fail otherwise. {@code --backend} picks {@code innerq.backend} ({@code cpu}, {@code vulkan}, ...).
  */
 final class BenchServeCommand {
 
@@ -60,7 +63,7 @@ final class BenchServeCommand {
 
     static int run(List<String> args, PrintStream out, PrintStream err) {
         var cli = CliArguments.parse("bench serve", args, Set.of("model", "clients", "seconds", "max-requests",
-                "max-tokens", "concurrency", "kv-budget", "kv", "threads", "sample-seconds"), Set.of());
+                "max-tokens", "concurrency", "kv-budget", "kv", "threads", "sample-seconds", "backend"), Set.of());
         int clients = positive(cli, "clients", 4);
         int seconds = positive(cli, "seconds", 30);
         int maxRequests = positive(cli, "max-requests", 10_000);
@@ -74,6 +77,7 @@ final class BenchServeCommand {
         cli.get("kv-budget").ifPresent(b -> spring.add("--innerq.kv.budget=" + b));
         cli.get("kv").ifPresent(k -> spring.add("--innerq.kv.mode=" + k));
         cli.get("threads").ifPresent(t -> spring.add("--innerq.threads=" + t));
+        cli.get("backend").ifPresent(b -> spring.add("--innerq.backend=" + b));
 
         int[] status = {1};
         int serve = ServeCommand.run(spring, err, context -> {
@@ -86,8 +90,84 @@ final class BenchServeCommand {
         return serve != 0 ? serve : status[0];
     }
 
-    /** One sample of a soak run. */
-    private record Memory(double seconds, long heap, long direct, long mapped, int active, long kvBytes, int served) {
+    /** One sample of a soak run; {@code rss} is -1 where {@code /proc/self/status} does not exist. */
+    private record Memory(double seconds, long heap, long heapCommitted, long direct, long mapped, long rss,
+                          int threads, int active, long kvBytes, int served) {
+    }
+
+    /** Memory now: the heap after a collection, the committed heap, the buffer pools and the resident set. */
+    private static Memory memory(double seconds, io.innerq.app.serving.InnerqEngine engine, int served) {
+        long heap = heapUsedAfterGc();
+        return new Memory(seconds, heap, Runtime.getRuntime().totalMemory(), bufferPool("direct"),
+                bufferPool("mapped"), residentSetBytes(),
+                java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount(), engine.activeGenerations(),
+                engine.kvBytesInUse(), served);
+    }
+
+    /**
+     * Whether memory came back near its baseline after the load. The heap and the direct buffers may each end at most
+     * 25% above their value before the load, or 32 MiB (heap) and 8 MiB (direct) above it, whichever is more. The
+     * resident set is compared only when the heap is fixed and touched from the start ({@code -Xms} equal to
+     * {@code -Xmx}, {@code -XX:+AlwaysPreTouch}): then every change of it is memory outside the heap (a driver's, a
+     * native library's, thread stacks), which may grow by at most 25% of what it was, or 64 MiB. With a heap that
+     * grows and shrinks, the resident set follows the collector's sizing (ParallelGC keeps more committed than
+     * {@link Runtime#totalMemory()} reports) and says nothing about leaks; it is then shown but not checked.
+     *
+     * @param heapFixed whether the heap is fixed and pre-touched
+     * @param heapMax   the heap's size in bytes when fixed
+     */
+    record SoakCheck(long heapBefore, long heapAfter, long directBefore, long directAfter, long rssBefore,
+                     long rssAfter, boolean heapFixed, long heapMax) {
+
+        static final long MIB = 1L << 20;
+
+        boolean heapBack() {
+            return near(heapBefore, heapAfter, 32 * MIB);
+        }
+
+        boolean directBack() {
+            return near(directBefore, directAfter, 8 * MIB);
+        }
+
+        /** Whether the resident set can be compared: a fixed, pre-touched heap, and a readable VmRSS. */
+        boolean residentChecked() {
+            return heapFixed && rssBefore >= 0 && rssAfter >= 0;
+        }
+
+        /** The resident set outside the heap; true when it cannot be compared. */
+        boolean residentBack() {
+            if (!residentChecked()) {
+                return true;
+            }
+            long outsideBefore = Math.max(0, rssBefore - heapMax);
+            return rssAfter - rssBefore <= Math.max(outsideBefore / 4, 64 * MIB);
+        }
+
+        boolean passed() {
+            return heapBack() && directBack() && residentBack();
+        }
+
+        String describe() {
+            return "heap back to its baseline %s, direct buffers %s, resident set %s".formatted(heapBack(),
+                    directBack(), residentChecked() ? String.valueOf(residentBack())
+                            : "not checked (run with -Xms equal to -Xmx and -XX:+AlwaysPreTouch)");
+        }
+
+        private static boolean near(long before, long after, long allowance) {
+            return after <= Math.max(before * 1.25, before + allowance);
+        }
+    }
+
+    /** Whether this JVM's heap is fixed and touched from the start: -Xms equal to -Xmx, -XX:+AlwaysPreTouch. */
+    static boolean heapFixedAndTouched() {
+        var vm = java.lang.management.ManagementFactory.getPlatformMXBean(
+                com.sun.management.HotSpotDiagnosticMXBean.class);
+        try {
+            return Boolean.parseBoolean(vm.getVMOption("AlwaysPreTouch").getValue())
+                    && vm.getVMOption("InitialHeapSize").getValue().equals(vm.getVMOption("MaxHeapSize").getValue());
+        } catch (IllegalArgumentException e) {
+            return false; // not HotSpot
+        }
     }
 
     private static int load(ConfigurableApplicationContext context, int clients, int seconds, int maxRequests,
@@ -100,16 +180,25 @@ final class BenchServeCommand {
             var models = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).build(),
                     HttpResponse.BodyHandlers.ofString());
             model = JSON.readTree(models.body()).path("data").path(0).path("id").asString("?");
-            // Warm-up, not counted: the first generation pays for class loading and compilation.
-            for (String prompt : PROMPTS) {
-                stream(http, base, prompt, maxTokens, Duration.ofSeconds(120));
+            // Warm-up, not counted: the first generations pay for class loading and compilation, and each server
+            // thread for what it keeps (with the Vulkan backend, LWJGL's thread-local stack); so the clients warm
+            // up as they will load, all at once, and the baseline after it is the idle service's.
+            try (ExecutorService warmUp = Executors.newFixedThreadPool(clients)) {
+                var done = new ArrayList<java.util.concurrent.Future<Sample>>();
+                for (int c = 0; c < clients; c++) {
+                    for (String prompt : PROMPTS) {
+                        done.add(warmUp.submit(() -> stream(http, base, prompt, maxTokens, Duration.ofSeconds(300))));
+                    }
+                }
+                for (var f : done) {
+                    f.get();
+                }
             }
         } catch (Exception e) {
             err.println("innerq: the service on " + base + " did not answer: " + e);
             return 1;
         }
-        long heapBefore = heapUsedAfterGc();
-        long directBefore = bufferPool("direct");
+        Memory before = memory(0, engine, 0);
         var samples = Collections.synchronizedList(new ArrayList<Sample>());
         var memory = Collections.synchronizedList(new ArrayList<Memory>());
         var errors = new ConcurrentHashMap<String, AtomicInteger>();
@@ -121,8 +210,7 @@ final class BenchServeCommand {
         long deadline = t0 + TimeUnit.SECONDS.toNanos(seconds);
         var sampler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
         if (sampleSeconds > 0) {
-            sampler.scheduleAtFixedRate(() -> memory.add(new Memory((System.nanoTime() - t0) / 1e9, heapUsedAfterGc(),
-                    bufferPool("direct"), bufferPool("mapped"), engine.activeGenerations(), engine.kvBytesInUse(),
+            sampler.scheduleAtFixedRate(() -> memory.add(memory((System.nanoTime() - t0) / 1e9, engine,
                     samples.size())), sampleSeconds, sampleSeconds, TimeUnit.SECONDS);
         }
         try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -150,8 +238,9 @@ final class BenchServeCommand {
         }
         long wallNanos = System.nanoTime() - t0;
         sampler.shutdownNow();
-        long heapAfter = heapUsedAfterGc();
-        long directAfter = bufferPool("direct");
+        Memory after = memory(wallNanos / 1e9, engine, samples.size());
+        var check = new SoakCheck(before.heap(), after.heap(), before.direct(), after.direct(), before.rss(),
+                after.rss(), heapFixedAndTouched(), Runtime.getRuntime().maxMemory());
 
         List<Sample> ok = samples.stream().filter(Sample::ok).toList();
         List<Double> ttft = ok.stream().map(s -> s.firstTokenNanos() / 1e6).sorted().toList();
@@ -169,7 +258,7 @@ final class BenchServeCommand {
         row(out, "clients (streaming) / generation slots", clients + " / " + env.getProperty("innerq.concurrency"));
         row(out, "KV mode / budget", env.getProperty("innerq.kv.mode") + " / " + env.getProperty("innerq.kv.budget"));
         row(out, "max_tokens per request", String.valueOf(maxTokens));
-        row(out, "warm-up requests (not counted)", String.valueOf(PROMPTS.size()));
+        row(out, "warm-up requests (not counted)", String.valueOf(clients * PROMPTS.size()));
         row(out, "wall time (s)", fmt("%.1f", wallNanos / 1e9));
         row(out, "requests served", String.valueOf(ok.size()));
         row(out, "errors", errorsByStatus.isEmpty() ? "0" : errorsByStatus.toString());
@@ -177,19 +266,30 @@ final class BenchServeCommand {
         row(out, "time to first token p99 (ms)", fmt("%.0f", percentile(ttft, 99)));
         row(out, "generated tokens/s (all streams)", fmt("%.1f", tokens * 1e9 / wallNanos));
         row(out, "per-stream decode tokens/s p50", fmt("%.1f", percentile(perStream, 50)));
-        row(out, "heap used before / after (MiB)", fmt("%.0f", heapBefore / 1048576.0) + " / "
-                + fmt("%.0f", heapAfter / 1048576.0));
-        row(out, "direct buffers before / after (MiB)", fmt("%.1f", directBefore / 1048576.0) + " / "
-                + fmt("%.1f", directAfter / 1048576.0));
+        row(out, "backend", engine.backendName());
+        row(out, "heap used before / after (MiB)", mib("%.0f", before.heap()) + " / " + mib("%.0f", after.heap()));
+        row(out, "heap capacity before / after (MiB)", mib("%.0f", before.heapCommitted()) + " / "
+                + mib("%.0f", after.heapCommitted()));
+        row(out, "direct buffers before / after (MiB)", mib("%.1f", before.direct()) + " / "
+                + mib("%.1f", after.direct()));
+        row(out, "resident set before / after (MiB)", mib("%.0f", before.rss()) + " / " + mib("%.0f", after.rss())
+                + (check.residentChecked() ? "" : " (not checked: the heap is not fixed and pre-touched)"));
         row(out, "after the load: generations / KV bytes / free slots", engine.activeGenerations() + " / "
                 + engine.kvBytesInUse() + " / " + engine.freeSlots());
         if (!memory.isEmpty()) {
             out.println();
-            out.println("| s | heap (MiB) | direct (MiB) | mapped (MiB) | generations | KV bytes | requests answered |");
-            out.println("|---:|---:|---:|---:|---:|---:|---:|");
-            for (Memory m : memory) {
-                out.printf(Locale.ROOT, "| %.0f | %.0f | %.1f | %.1f | %d | %,d | %d |%n", m.seconds(), m.heap() / 1048576.0,
-                        m.direct() / 1048576.0, m.mapped() / 1048576.0, m.active(), m.kvBytes(), m.served());
+            out.println("| s | heap (MiB) | heap capacity (MiB) | direct (MiB) | mapped (MiB) | resident set (MiB) "
+                    + "| threads | generations | KV bytes | requests answered |");
+            out.println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            var rows = new ArrayList<Memory>();
+            rows.add(before);
+            rows.addAll(memory);
+            rows.add(after);
+            for (Memory m : rows) {
+                out.printf(Locale.ROOT, "| %.0f | %s | %s | %s | %s | %s | %d | %d | %,d | %d |%n", m.seconds(),
+                        mib("%.0f", m.heap()), mib("%.0f", m.heapCommitted()), mib("%.1f", m.direct()),
+                        mib("%.1f", m.mapped()), mib("%.0f", m.rss()), m.threads(), m.active(), m.kvBytes(),
+                        m.served());
             }
         }
         out.flush();
@@ -200,15 +300,15 @@ final class BenchServeCommand {
         if (sampleSeconds > 0) {
             boolean idle = engine.activeGenerations() == 0 && engine.kvBytesInUse() == 0
                     && engine.freeSlots() == engine.settings().concurrency();
-            boolean heapBack = heapAfter <= Math.max(heapBefore * 1.25, heapBefore + (32L << 20));
             boolean onlyBudget = errorsByStatus.keySet().stream().allMatch(k -> k.equals("429"));
-            if (!idle || !heapBack || !onlyBudget) {
-                err.printf("innerq: soak check failed: idle after the load %s, heap back to its baseline %s, "
-                        + "only 429s among the errors %s%n", idle, heapBack, onlyBudget);
+            if (!idle || !check.passed() || !onlyBudget) {
+                err.printf("innerq: soak check failed: idle after the load %s, %s, only 429s among the errors %s%n",
+                        idle, check.describe(), onlyBudget);
                 return 1;
             }
             out.println();
-            out.println("Soak check passed: the engine is idle, the heap is back to its baseline, errors are only 429s.");
+            out.println("Soak check passed: the engine is idle, the heap and direct buffers%s are back near their "
+                    .formatted(check.residentChecked() ? " and the resident set" : "") + "baseline, errors are only 429s.");
         }
         return 0;
     }
@@ -276,6 +376,25 @@ final class BenchServeCommand {
             }
         }
         return 0;
+    }
+
+    /** {@code VmRSS} of {@code /proc/self/status} in bytes; -1 where there is none (not Linux). */
+    static long residentSetBytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    String[] parts = line.substring(6).strip().split("\\s+"); // "123456 kB"
+                    return Long.parseLong(parts[0]) * 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    private static String mib(String format, long bytes) {
+        return bytes < 0 ? "n/a" : fmt(format, bytes / 1048576.0);
     }
 
     private static long heapUsedAfterGc() {

@@ -34,7 +34,7 @@ public final class Cli {
               bench attention [--backend cpu|vulkan] [--contexts 1k,...,32k] [--modes MODE,...|all] [--runs N] [--json]
                                                          attention alone, Llama-3-8B shapes, every KV mode
               bench serve [--model FILE] [--clients N] [--seconds N] [--max-requests N] [--max-tokens N]
-                        [--concurrency N] [--kv-budget SIZE] [--kv MODE] [--threads N] [--sample-seconds N]
+                        [--concurrency N] [--kv-budget SIZE] [--kv MODE] [--threads N] [--backend B] [--sample-seconds N]
                                                          the service in-process on loopback under streaming clients
               synth     --shape llama3-8b|storybooks-like|tiny[:key=value,...] --out FILE
                         [--type q4_0|q8_0|f16|bf16|f32] [--seed N] [--context N] [--force]

@@ -1,5 +1,7 @@
 package io.innerq.app.server;
 
+import io.innerq.app.ai.InnerqChatModel;
+import io.innerq.app.serving.InnerqEngine;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
@@ -13,7 +15,7 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The HTTP edge: API keys and the body size limit on {@code /v1/*}.
+ * The HTTP edge: API keys and the body size limit on {@code /v1/*}, and the checks of request bodies.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(InnerqServerProperties.class)
@@ -58,6 +60,12 @@ class InnerqServerConfiguration {
         registration.addUrlPatterns("/v1/*");
         registration.setOrder(2);
         return registration;
+    }
+
+    @Bean
+    OpenAiRequests innerqOpenAiRequests(InnerqEngine engine, InnerqChatModel chatModel,
+                                        InnerqServerProperties properties) {
+        return new OpenAiRequests(engine, chatModel, properties);
     }
 
     static boolean isLoopback(String address) {

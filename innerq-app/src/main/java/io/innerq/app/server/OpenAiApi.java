@@ -10,7 +10,9 @@ import java.util.Map;
 /**
  * The JSON of OpenAI's API that InnerQ speaks: requests as clients send them (unknown fields are ignored), responses
  * in OpenAI's shapes. Fields InnerQ adds to requests, as llama.cpp's server and vLLM do: {@code top_k},
- * {@code min_p}, {@code repeat_penalty} (or {@code repetition_penalty}) and {@code kv_cache_mode}.
+ * {@code min_p}, {@code repeat_penalty} (or {@code repetition_penalty}) and {@code kv_cache_mode}; to choices, only
+ * when {@code innerq.generation-timeout} stopped the generation, {@code finish_detail: "time_limit"} (the finish
+ * reason is then {@code length}).
  */
 final class OpenAiApi {
 
@@ -55,7 +57,8 @@ final class OpenAiApi {
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record ChatChoice(int index, ResponseMessage message, Object logprobs, String finishReason) {
+    record ChatChoice(int index, ResponseMessage message, Object logprobs, String finishReason,
+                      @JsonInclude(JsonInclude.Include.NON_NULL) String finishDetail) {
     }
 
     record ResponseMessage(String role, String content) {
@@ -68,7 +71,8 @@ final class OpenAiApi {
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record ChunkChoice(int index, Delta delta, Object logprobs, String finishReason) {
+    record ChunkChoice(int index, Delta delta, Object logprobs, String finishReason,
+                       @JsonInclude(JsonInclude.Include.NON_NULL) String finishDetail) {
     }
 
     /** The first delta carries the role, the others content; the last is empty. */
@@ -83,7 +87,8 @@ final class OpenAiApi {
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record CompletionChoice(String text, int index, Object logprobs, String finishReason) {
+    record CompletionChoice(String text, int index, Object logprobs, String finishReason,
+                            @JsonInclude(JsonInclude.Include.NON_NULL) String finishDetail) {
     }
 
     record ModelList(String object, List<ModelCard> data) {

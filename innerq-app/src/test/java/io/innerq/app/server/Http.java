@@ -53,6 +53,20 @@ final class Http {
         return send(b.build());
     }
 
+    /** Any method; {@code json} may be null for no body. */
+    Response send(String method, String path, String json, String key) {
+        var b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(json));
+        if (json != null) {
+            b.header("Content-Type", "application/json");
+        }
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        return send(b.build());
+    }
+
     /** A POST whose body is sent in chunks, without a Content-Length. */
     Response postChunked(String path, String json, String key) {
         byte[] bytes = json.getBytes(java.nio.charset.StandardCharsets.UTF_8);
