@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bundles what the GPU machine needs to run `innerq synth` and `innerq bench step` into .gpu-bench/ (ignored by git):
-# the command line's classes and the jars those commands load (no Spring), and the larger shared model, compressed.
-# Use with ../shared/gpu/README.md (.gl and .jre); the command is in docs/benchmarks.md.
+# the classes of the command line and of the jars those commands load (no Spring), as one xz archive of a class
+# folder (a quarter of the jars' size), and the larger shared model, compressed: with .gl and .jre
+# (../shared/gpu/README.md) it stays under what a device call carries. The command is in docs/benchmarks.md.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -15,4 +16,9 @@ rm -f .gpu-bench/lib/*-tests.jar
 ./mvnw -B -q -o -pl innerq-vulkan dependency:copy-dependencies -DincludeScope=runtime -DincludeGroupIds=org.lwjgl \
   -DoutputDirectory="$root/.gpu-bench/lib"
 gzip -c "${INNERQ_LARGER_MODEL:-../shared/models/storybooks-18M-hd128.gguf}" > .gpu-bench/storybooks-18M-hd128.gguf.gz
+classes=$(mktemp -d)
+mkdir "$classes/classes"
+for jar in .gpu-bench/lib/*.jar; do (cd "$classes/classes" && unzip -oq "$root/$jar"); done
+tar -cJf .gpu-bench/classes.tar.xz -C "$classes" classes
+rm -rf "$classes" .gpu-bench/lib
 du -sh .gpu-bench
