@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Bundles what the GPU machine needs to run the Vulkan module's tests and benchmark into .gpu/ (ignored by git):
-# the module's classes and test classes, its test-scope dependencies, the JUnit console launcher, and Debian's
-# Vulkan validation layer. Use with ../shared/gpu/README.md (.gl and .jre), e.g. through scripts/gpu-run.sh.
+# the module's classes and test classes with its test-scope dependencies (one xz archive of a class folder), the
+# JUnit console launcher, Debian's Vulkan validation layer, and stories260K. Use with ../shared/gpu/README.md (.gl and
+# .jre); on the GPU machine:
+#   source .jre/env.sh; dpkg -x .gpu/vulkan-validationlayers_*.deb /; ldconfig; tar -C /tmp -xJf .gpu/classes.tar.xz
+#   $JAVA $JAVA_OPTS -Dinnerq.vulkan.validation=true -Dinnerq.models.dir=$PWD/.gpu/models \
+#     -jar .gpu/junit-platform-console-standalone-*.jar execute -cp /tmp/classes --select-class io.innerq.vulkan.<Tests>
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -15,4 +19,11 @@ rm -f .gpu/lib/lwjgl-shaderc*.jar .gpu/lib/junit-*.jar .gpu/lib/opentest4j-*.jar
 ./mvnw -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:6.0.3 -DoutputDirectory="$root/.gpu"
 (cd /tmp && apt-get -q -oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64 download vulkan-validationlayers >/dev/null) \
   && mv /tmp/vulkan-validationlayers_*.deb .gpu/
+classes=$(mktemp -d)
+mkdir "$classes/classes"
+for jar in .gpu/lib/*.jar; do (cd "$classes/classes" && unzip -oq "$root/$jar"); done
+rm -f "$classes"/classes/META-INF/*.SF "$classes"/classes/META-INF/*.RSA
+tar -cJf .gpu/classes.tar.xz -C "$classes" classes
+rm -rf "$classes" .gpu/lib
+mkdir -p .gpu/models && cp "${INNERQ_TEST_MODEL:-../shared/models/stories260K.gguf}" .gpu/models/
 du -sh .gpu
