@@ -60,8 +60,8 @@ public final class StepKernelsBenchmark {
         Options o = parse(args);
         try (VulkanDevice device = VulkanDevice.open(VulkanDevice.Options.fromSystemProperties());
              KernelLibrary kernels = new KernelLibrary(device)) {
-            double copyBuffer = VulkanAttentionBenchmark.copyBandwidth(device, kernels, o.copyBytes(), Math.max(3, o.runs()), false);
-            double copyKernel = VulkanAttentionBenchmark.copyBandwidth(device, kernels, o.copyBytes(), Math.max(3, o.runs()), true);
+            double copyBuffer = Benchmarks.copyBandwidth(device, kernels, o.copyBytes(), Math.max(3, o.runs()), false);
+            double copyKernel = Benchmarks.copyBandwidth(device, kernels, o.copyBytes(), Math.max(3, o.runs()), true);
             double copy = Math.max(copyBuffer, copyKernel);
             out.printf(Locale.ROOT, "# Weight products on %s%n%n", device.info());
             out.printf(Locale.ROOT, "Copy bandwidth (read + write) of %d MiB: vkCmdCopyBuffer %.1f GB/s, copy kernel %.1f GB/s; "
@@ -138,7 +138,7 @@ public final class StepKernelsBenchmark {
                                 r = -1;
                             }
                         }
-                        Row row = new Row(rows, cols, type, tokens, workgroup, copies, median(micros), t.data().byteSize());
+                        Row row = new Row(rows, cols, type, tokens, workgroup, copies, Benchmarks.median(micros), t.data().byteSize());
                         System.err.printf(Locale.ROOT, "%d x %d %s %s, %d tokens: %.2f µs, %.1f GB/s%n", rows, cols, type,
                                 workgroup, tokens, row.micros(), row.gbps());   // progress, for runs cut short
                         result.add(row);
@@ -208,12 +208,6 @@ public final class StepKernelsBenchmark {
         }
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
-
     private static Options parse(String[] args) {
         List<int[]> shapes = List.of(new int[]{4096, 4096}, new int[]{1024, 4096}, new int[]{14336, 4096},
                 new int[]{4096, 14336}, new int[]{128256, 4096});
@@ -235,11 +229,11 @@ public final class StepKernelsBenchmark {
                 case "--shapes" -> shapes = Arrays.stream(v.split(",")).map(s -> pair(a, s)).toList();
                 case "--types" -> types = v.equals("all") ? List.of(GgmlType.values())
                         : Arrays.stream(v.split(",")).map(s -> GgmlType.valueOf(s.strip().toUpperCase(Locale.ROOT))).toList();
-                case "--tokens" -> tokens = Arrays.stream(v.split(",")).mapToInt(s -> positive(a, s)).toArray();
-                case "--iterations" -> iterations = positive(a, v);
-                case "--runs" -> runs = positive(a, v);
-                case "--rotate-mib" -> rotate = (long) positive(a, v) << 20;
-                case "--copy-mib" -> copy = (long) positive(a, v) << 20;
+                case "--tokens" -> tokens = Arrays.stream(v.split(",")).mapToInt(s -> Benchmarks.positive(a, s)).toArray();
+                case "--iterations" -> iterations = Benchmarks.positive(a, v);
+                case "--runs" -> runs = Benchmarks.positive(a, v);
+                case "--rotate-mib" -> rotate = (long) Benchmarks.positive(a, v) << 20;
+                case "--copy-mib" -> copy = (long) Benchmarks.positive(a, v) << 20;
                 case "--workgroups" -> workgroups = Arrays.stream(v.split(",")).map(s -> shape(a, s)).toList();
                 default -> throw new IllegalArgumentException("unknown option " + a + "; options: --shapes --types "
                         + "--tokens --iterations --runs --rotate-mib --copy-mib --workgroups");
@@ -253,8 +247,8 @@ public final class StepKernelsBenchmark {
         if (p.length < 2 || p.length > 3) {
             throw new IllegalArgumentException(option + " takes THREADSxROWS or THREADSxROWSxUNROLL, got " + s);
         }
-        return new StepKernels.ProductShape(positive(option, p[0]), positive(option, p[1]),
-                p.length == 3 ? positive(option, p[2]) : 1);
+        return new StepKernels.ProductShape(Benchmarks.positive(option, p[0]), Benchmarks.positive(option, p[1]),
+                p.length == 3 ? Benchmarks.positive(option, p[2]) : 1);
     }
 
     private static int[] pair(String option, String s) {
@@ -262,14 +256,7 @@ public final class StepKernelsBenchmark {
         if (p.length != 2) {
             throw new IllegalArgumentException(option + " takes AxB pairs, got " + s);
         }
-        return new int[]{positive(option, p[0]), positive(option, p[1])};
+        return new int[]{Benchmarks.positive(option, p[0]), Benchmarks.positive(option, p[1])};
     }
 
-    private static int positive(String option, String v) {
-        int n = Integer.parseInt(v.strip());
-        if (n <= 0) {
-            throw new IllegalArgumentException(option + " must be positive, got " + v);
-        }
-        return n;
-    }
 }

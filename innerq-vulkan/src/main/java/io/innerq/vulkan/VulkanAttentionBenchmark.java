@@ -64,8 +64,7 @@ public final class VulkanAttentionBenchmark {
         Options o = parse(args);
         try (VulkanDevice device = VulkanDevice.open(VulkanDevice.Options.fromSystemProperties());
              KernelLibrary kernels = new KernelLibrary(device)) {
-            double copy = Math.max(copyBandwidth(device, kernels, o.copyBytes(), Math.max(3, o.runs()), false),
-                    copyBandwidth(device, kernels, o.copyBytes(), Math.max(3, o.runs()), true));
+            double copy = Benchmarks.copyBandwidth(device, kernels, o.copyBytes(), Math.max(3, o.runs()));
             var port = new VulkanKvCaches(kernels);
             List<Row> rows = new ArrayList<>();
             for (int n : o.contexts()) {
@@ -116,51 +115,8 @@ public final class VulkanAttentionBenchmark {
                     values[r] = (t[3] - t[2]) / o.iterations() / 1e3;
                 }
             }
-            return new Row(mode.name(), n, layers, median(scores), median(values), cache.keyBytesRead(n), cache.valueBytesRead(n));
+            return new Row(mode.name(), n, layers, Benchmarks.median(scores), Benchmarks.median(values), cache.keyBytesRead(n), cache.valueBytesRead(n));
         }
-    }
-
-    /** Bytes read plus bytes written per second copying between two device-local buffers (vkCmdCopyBuffer or a kernel). */
-    static double copyBandwidth(VulkanDevice device, KernelLibrary kernels, long bytes, int runs, boolean shader) {
-        long size = Math.min(bytes, device.info().maxStorageBufferRange()) & ~15L;
-        ComputeKernel copy = kernels.get("copy", 2, 1);
-        try (VulkanBuffer a = VulkanBuffer.deviceLocal(device, size);
-             VulkanBuffer b = VulkanBuffer.deviceLocal(device, size);
-             TimestampQueries queries = new TimestampQueries(device, 2);
-             DescriptorPool pool = new DescriptorPool(device, 2, 2);
-             CommandBatch batch = new CommandBatch(device)) {
-            long ab = pool.set(copy, a, b);
-            long ba = pool.set(copy, b, a);
-            int vectors = Math.toIntExact(size / 16);
-            batch.begin().fill(a, 0, size, 0x01020304).submitAndWait();
-            int copies = 10;
-            double[] gbps = new double[runs];
-            for (int r = -1; r < runs; r++) {
-                batch.begin().resetQueries(queries, 0, 2).timestamp(queries, 0);
-                for (int i = 0; i < copies; i++) {
-                    if (shader) {
-                        batch.dispatch(copy, i % 2 == 0 ? ab : ba, new int[]{vectors}, Math.min(65535, VulkanKvCache.ceilDiv(vectors, 256)), 1, 1);
-                    } else if (i % 2 == 0) {
-                        batch.copy(a, 0, b, 0, size);
-                    } else {
-                        batch.copy(b, 0, a, 0, size);
-                    }
-                    batch.barrier();
-                }
-                batch.timestamp(queries, 1).submitAndWait();
-                double[] t = queries.readNanos(0, 2);
-                if (r >= 0) {
-                    gbps[r] = 2.0 * size * copies / (t[1] - t[0]);
-                }
-            }
-            return median(gbps);
-        }
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     /** The baseline a mode's "vs KIVI" column divides by: KIVI at the closest bit width. */
@@ -201,8 +157,8 @@ public final class VulkanAttentionBenchmark {
 
     private static void printJson(PrintStream out, VulkanDevice.DeviceInfo info, double copy, Options o, List<Row> rows) {
         var sb = new StringBuilder();
-        sb.append("{\"device\":").append(quote(info.name())).append(",\"type\":").append(quote(info.type()))
-                .append(",\"driver\":").append(quote(info.driver())).append(",\"vulkan\":").append(quote(info.apiVersion()))
+        sb.append("{\"device\":").append(Benchmarks.quote(info.name())).append(",\"type\":").append(Benchmarks.quote(info.type()))
+                .append(",\"driver\":").append(Benchmarks.quote(info.driver())).append(",\"vulkan\":").append(Benchmarks.quote(info.apiVersion()))
                 .append(String.format(Locale.ROOT, ",\"copyGBps\":%.2f", copy))
                 .append(",\"heads\":").append(o.heads()).append(",\"kvHeads\":").append(o.kvHeads())
                 .append(",\"headDim\":").append(o.headDim()).append(",\"iterations\":").append(o.iterations())
@@ -212,14 +168,10 @@ public final class VulkanAttentionBenchmark {
             sb.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
                     "{\"mode\":%s,\"context\":%d,\"layersRotated\":%d,\"scoresMicros\":%.3f,\"scoresGBps\":%.1f,"
                             + "\"keyBytes\":%d,\"valuesMicros\":%.3f,\"valuesGBps\":%.1f,\"valueBytes\":%d}",
-                    quote(r.mode()), r.context(), r.layers(), r.scoresMicros(), r.scoresGbps(), r.keyBytes(),
+                    Benchmarks.quote(r.mode()), r.context(), r.layers(), r.scoresMicros(), r.scoresGbps(), r.keyBytes(),
                     r.valuesMicros(), r.valuesGbps(), r.valueBytes()));
         }
         out.println(sb.append("]}"));
-    }
-
-    private static String quote(String s) {
-        return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
     }
 
     private static Options parse(String[] args) {
@@ -244,15 +196,15 @@ public final class VulkanAttentionBenchmark {
             }
             String v = args[++i];
             switch (a) {
-                case "--contexts" -> contexts = Arrays.stream(v.split(",")).mapToInt(VulkanAttentionBenchmark::tokens).toArray();
+                case "--contexts" -> contexts = Arrays.stream(v.split(",")).mapToInt(Benchmarks::tokens).toArray();
                 case "--modes" -> modes = v.equals("all") ? null : Arrays.stream(v.split(",")).map(KvMode::parse).toList();
-                case "--iterations" -> iterations = positive(a, v);
-                case "--runs" -> runs = positive(a, v);
-                case "--rotate-mib" -> rotate = (long) positive(a, v) << 20;
-                case "--copy-mib" -> copy = (long) positive(a, v) << 20;
-                case "--heads" -> heads = positive(a, v);
-                case "--kv-heads" -> kvHeads = positive(a, v);
-                case "--head-dim" -> headDim = positive(a, v);
+                case "--iterations" -> iterations = Benchmarks.positive(a, v);
+                case "--runs" -> runs = Benchmarks.positive(a, v);
+                case "--rotate-mib" -> rotate = (long) Benchmarks.positive(a, v) << 20;
+                case "--copy-mib" -> copy = (long) Benchmarks.positive(a, v) << 20;
+                case "--heads" -> heads = Benchmarks.positive(a, v);
+                case "--kv-heads" -> kvHeads = Benchmarks.positive(a, v);
+                case "--head-dim" -> headDim = Benchmarks.positive(a, v);
                 default -> throw new IllegalArgumentException("unknown option " + a + " for bench attention --backend vulkan; "
                         + "options: --contexts --modes --iterations --runs --rotate-mib --copy-mib --heads --kv-heads --head-dim --json");
             }
@@ -263,16 +215,4 @@ public final class VulkanAttentionBenchmark {
         return new Options(contexts, modes, iterations, runs, rotate, copy, json, heads, kvHeads, headDim);
     }
 
-    private static int tokens(String s) {
-        String t = s.strip().toLowerCase(Locale.ROOT);
-        return t.endsWith("k") ? 1024 * Integer.parseInt(t.substring(0, t.length() - 1)) : Integer.parseInt(t);
-    }
-
-    private static int positive(String option, String v) {
-        int n = Integer.parseInt(v);
-        if (n <= 0) {
-            throw new IllegalArgumentException(option + " must be positive, got " + v);
-        }
-        return n;
-    }
 }

@@ -62,8 +62,7 @@ public final class VulkanDecodeBenchmark {
         Options o = parse(args);
         try (VulkanDevice device = VulkanDevice.open(VulkanDevice.Options.fromSystemProperties());
              KernelLibrary kernels = new KernelLibrary(device)) {
-            double copy = Math.max(VulkanAttentionBenchmark.copyBandwidth(device, kernels, o.copyBytes(), 3, false),
-                    VulkanAttentionBenchmark.copyBandwidth(device, kernels, o.copyBytes(), 3, true));
+            double copy = Benchmarks.copyBandwidth(device, kernels, o.copyBytes(), 3);
             List<Row> rows = new ArrayList<>();
             for (Path path : o.models()) {
                 try (LlamaModel model = LlamaModel.load(path);
@@ -149,8 +148,8 @@ public final class VulkanDecodeBenchmark {
 
     private static void printJson(PrintStream out, VulkanDevice.DeviceInfo info, double copy, Options o, List<Row> rows) {
         var sb = new StringBuilder();
-        sb.append("{\"device\":").append(quote(info.name())).append(",\"driver\":").append(quote(info.driver()))
-                .append(",\"vulkan\":").append(quote(info.apiVersion()))
+        sb.append("{\"device\":").append(Benchmarks.quote(info.name())).append(",\"driver\":").append(Benchmarks.quote(info.driver()))
+                .append(",\"vulkan\":").append(Benchmarks.quote(info.apiVersion()))
                 .append(String.format(Locale.ROOT, ",\"copyGBps\":%.2f", copy))
                 .append(",\"tokens\":").append(o.tokens()).append(",\"runs\":").append(o.runs()).append(",\"results\":[");
         for (int i = 0; i < rows.size(); i++) {
@@ -158,14 +157,10 @@ public final class VulkanDecodeBenchmark {
             sb.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
                     "{\"model\":%s,\"weights\":%s,\"mode\":%s,\"context\":%d,\"msPerToken\":%.4f,\"tokensPerSecond\":%.2f,"
                             + "\"gpuMsPerToken\":%.4f,\"recordMs\":%.4f,\"weightBytes\":%d,\"cacheBytes\":%d,\"floorMs\":%.4f}",
-                    quote(r.model()), quote(r.weights()), quote(r.mode()), r.context(), r.millisPerToken(),
+                    Benchmarks.quote(r.model()), Benchmarks.quote(r.weights()), Benchmarks.quote(r.mode()), r.context(), r.millisPerToken(),
                     r.tokensPerSecond(), r.gpuMillis(), r.recordMillis(), r.weightBytes(), r.cacheBytes(), r.floorMillis(copy)));
         }
         out.println(sb.append("]}"));
-    }
-
-    private static String quote(String s) {
-        return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
     }
 
     private static Options parse(String[] args) {
@@ -189,12 +184,12 @@ public final class VulkanDecodeBenchmark {
             String v = args[++i];
             switch (a) {
                 case "--model" -> models = Arrays.stream(v.split(",")).map(String::strip).map(Path::of).toList();
-                case "--contexts" -> contexts = Arrays.stream(v.split(",")).mapToInt(VulkanDecodeBenchmark::tokens).toArray();
+                case "--contexts" -> contexts = Arrays.stream(v.split(",")).mapToInt(Benchmarks::tokens).toArray();
                 case "--kv" -> modes = Arrays.stream(v.split(",")).map(KvMode::parse).toList();
-                case "--tokens" -> tokens = positive(a, v);
+                case "--tokens" -> tokens = Benchmarks.positive(a, v);
                 case "--warmup" -> warmup = Math.max(0, Integer.parseInt(v));
-                case "--runs" -> runs = positive(a, v);
-                case "--copy-mib" -> copy = (long) positive(a, v) << 20;
+                case "--runs" -> runs = Benchmarks.positive(a, v);
+                case "--copy-mib" -> copy = (long) Benchmarks.positive(a, v) << 20;
                 default -> throw new IllegalArgumentException("unknown option " + a + " for bench step; options: --model "
                         + "--contexts --kv --tokens --warmup --runs --copy-mib --json");
             }
@@ -205,16 +200,4 @@ public final class VulkanDecodeBenchmark {
         return new Options(models, contexts, modes, tokens, warmup, runs, copy, json);
     }
 
-    private static int tokens(String s) {
-        String t = s.strip().toLowerCase(Locale.ROOT);
-        return t.endsWith("k") ? 1024 * Integer.parseInt(t.substring(0, t.length() - 1)) : Integer.parseInt(t);
-    }
-
-    private static int positive(String option, String v) {
-        int n = Integer.parseInt(v);
-        if (n <= 0) {
-            throw new IllegalArgumentException(option + " must be positive, got " + v);
-        }
-        return n;
-    }
 }
