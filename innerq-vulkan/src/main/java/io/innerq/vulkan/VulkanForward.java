@@ -283,6 +283,7 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
                 batch.barrier();
                 step.matMul(batch, gate[l], gateSet[l], n, xb, dim, hb, ffn);
                 step.matMul(batch, up[l], upSet[l], n, xb, dim, hb2, ffn);
+                cache.recordDeferred(l); // beside the two largest products of the layer
                 batch.barrier();
                 step.swiglu(batch, actSet, n, ffn, hb, hb2, ffn);
                 batch.barrier();

@@ -39,6 +39,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
     private final long layerWords;
 
     private final int[] keyEnd;
+    private final int[] keysQuantized;     // keys [sink, keysQuantized) have codes; at least keyEnd (ahead by recordDeferred)
     private final int[] valueEnd;
     private final boolean[] keysStarted;
 
@@ -98,9 +99,11 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
 
         int layerCount = geometry.layers();
         keyEnd = new int[layerCount];
+        keysQuantized = new int[layerCount];
         valueEnd = new int[layerCount];
         keysStarted = new boolean[layerCount];
         java.util.Arrays.fill(keyEnd, sink);
+        java.util.Arrays.fill(keysQuantized, sink);
         java.util.Arrays.fill(valueEnd, sink);
 
         int norm = config.keyNormalization() ? 1 : 0;
@@ -218,17 +221,39 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
             recordFactors(layer, factorsRingSet[layer], valueEnd[layer], valueEnd[layer] + vGroup, ringK, hd, ringSlots * hd, ringSlots);
             factorsRecorded = true;
         }
-        boolean keys = keysStarted[layer] && n - keyEnd[layer] > recent;
-        if ((valueBlock || keys) && (factorsRecorded || readsNewToken)) {
+        int keysTo = n - recent;
+        boolean keys = keysStarted[layer] && keysTo > keyEnd[layer];
+        boolean keysToRecord = keys && keysTo > keysQuantized[layer]; // else quantized ahead (recordDeferred)
+        if ((valueBlock || keysToRecord) && (factorsRecorded || readsNewToken)) {
             batch.barrier(); // key quantization reads the factors
         }
         if (valueBlock) {
             recordValueBlocks(layer, valuesRingSet[layer], (valueEnd[layer] - sink) / vGroup, 1, ringV, hd, ringSlots * hd, ringSlots);
             valueEnd[layer] += vGroup;
         }
+        if (keysToRecord) {
+            recordKeys(layer, keysRingSet[layer], keysQuantized[layer], keysTo, ringK, hd, ringSlots * hd, ringSlots);
+            keysQuantized[layer] = keysTo;
+        }
         if (keys) {
-            recordKeys(layer, keysRingSet[layer], keyEnd[layer], n - recent, ringK, hd, ringSlots * hd, ringSlots);
-            keyEnd[layer] = n - recent;
+            keyEnd[layer] = keysTo;
+        }
+    }
+
+    /**
+     * Quantizes ahead the key that the layer's next token will push out of the window: it is in the ring already, and
+     * its codes are not read until then, so the kernel runs beside this step's later work instead of adding its
+     * latency to the next append. Needs a window (the next token's own key is not stored yet), and symmetric keys
+     * (an asymmetric group counts its zero point as written, which {@link #bytesInUse} must not see early).
+     */
+    @Override
+    void recordDeferred(int layer) {
+        int next = length[layer] + 1;
+        int to = next - recent;
+        if (recent > 0 && config.keyMode() == QuantMode.SYMMETRIC && keysStarted[layer] && next <= capacity
+                && to > keysQuantized[layer] && !prefilling()) {
+            recordKeys(layer, keysRingSet[layer], keysQuantized[layer], to, ringK, hd, ringSlots * hd, ringSlots);
+            keysQuantized[layer] = to;
         }
     }
 
@@ -272,6 +297,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
                 valueEnd[l] = sink + blocks * vGroup;
                 recordKeys(l, buffer.own()[KEYS], sink, p - recent, 0, stride, hd, 0);
                 keyEnd[l] = p - recent;
+                keysQuantized[l] = keyEnd[l];
             }
             int sinkEnd = Math.min(p, sink);
             if (sinkEnd > 0) {
@@ -332,6 +358,7 @@ final class VulkanInnerqKvCache extends VulkanKvCache {
             keysStarted[l] = blocks > 0;
             valueEnd[l] = sink + blocks * vGroup;
             keyEnd[l] = blocks > 0 ? n - recent : sink;
+            keysQuantized[l] = keyEnd[l];
         }
         batch.begin();
         for (VulkanBuffer layer : layers) {

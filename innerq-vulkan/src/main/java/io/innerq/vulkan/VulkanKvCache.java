@@ -149,6 +149,14 @@ abstract class VulkanKvCache implements KvCache {
         recordAttention(layer, position + 1);
     }
 
+    /**
+     * Records work for the next token of {@code layer} that no attention waits for until then (an InnerQ key that
+     * will leave the window), at a point of the current submission where it can run beside other work; a no-op for
+     * most layouts. A caller that never calls it loses nothing: the next store records that work itself.
+     */
+    void recordDeferred(int layer) {
+    }
+
     /** Tokens stored in {@code layer}. */
     final int length(int layer) {
         return length[layer];
@@ -173,6 +181,7 @@ abstract class VulkanKvCache implements KvCache {
         recordPending();
         recordQueryUpload();
         recordAttention(layer, position + 1);
+        recordDeferred(layer);
         batch.submitAndWait();
         afterSubmit();
         io.read(4L * outIo(), out, 0, qDim);
