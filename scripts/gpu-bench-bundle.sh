@@ -7,6 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 source scripts/java-env.sh
+source scripts/pack-classes.sh
 rm -rf .gpu-bench && mkdir -p .gpu-bench/lib
 ./mvnw -B -q -o install -DskipTests
 cp innerq-domain/target/innerq-domain-*-SNAPSHOT.jar innerq-cpu/target/innerq-cpu-*.jar \
@@ -16,9 +17,5 @@ rm -f .gpu-bench/lib/*-tests.jar
 ./mvnw -B -q -o -pl innerq-vulkan dependency:copy-dependencies -DincludeScope=runtime -DincludeGroupIds=org.lwjgl \
   -DoutputDirectory="$root/.gpu-bench/lib"
 gzip -c "${INNERQ_LARGER_MODEL:-../shared/models/storybooks-18M-hd128.gguf}" > .gpu-bench/storybooks-18M-hd128.gguf.gz
-classes=$(mktemp -d)
-mkdir "$classes/classes"
-for jar in .gpu-bench/lib/*.jar; do (cd "$classes/classes" && unzip -oq "$root/$jar"); done
-tar -cJf .gpu-bench/classes.tar.xz -C "$classes" classes
-rm -rf "$classes" .gpu-bench/lib
+pack_classes .gpu-bench
 du -sh .gpu-bench

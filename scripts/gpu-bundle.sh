@@ -10,6 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 source scripts/java-env.sh
+source scripts/pack-classes.sh
 rm -rf .gpu && mkdir -p .gpu/lib
 ./mvnw -B -q -o -pl innerq-vulkan -am install -DskipTests
 ./mvnw -B -q -o -pl innerq-vulkan test-compile dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$root/.gpu/lib"
@@ -19,11 +20,6 @@ rm -f .gpu/lib/lwjgl-shaderc*.jar .gpu/lib/junit-*.jar .gpu/lib/opentest4j-*.jar
 ./mvnw -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:6.0.3 -DoutputDirectory="$root/.gpu"
 (cd /tmp && apt-get -q -oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64 download vulkan-validationlayers >/dev/null) \
   && mv /tmp/vulkan-validationlayers_*.deb .gpu/
-classes=$(mktemp -d)
-mkdir "$classes/classes"
-for jar in .gpu/lib/*.jar; do (cd "$classes/classes" && unzip -oq "$root/$jar"); done
-rm -f "$classes"/classes/META-INF/*.SF "$classes"/classes/META-INF/*.RSA
-tar -cJf .gpu/classes.tar.xz -C "$classes" classes
-rm -rf "$classes" .gpu/lib
+pack_classes .gpu
 mkdir -p .gpu/models && cp "${INNERQ_TEST_MODEL:-../shared/models/stories260K.gguf}" .gpu/models/
 du -sh .gpu

@@ -6,6 +6,8 @@ import org.lwjgl.vulkan.*;
 
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.lwjgl.system.MemoryStack.stackPush;
 import static org.lwjgl.vulkan.VK12.*;
@@ -23,7 +25,7 @@ public final class CommandBatch implements AutoCloseable {
 
     private final VulkanDevice device;
     private final long pool;
-    private final java.util.List<VkCommandBuffer> buffers = new java.util.ArrayList<>(); // allocated as needed
+    private final List<VkCommandBuffer> buffers = new ArrayList<>(); // allocated as needed
     private VkCommandBuffer commands;  // the one being recorded
     private int part;                  // its index in buffers
     private final long fence;

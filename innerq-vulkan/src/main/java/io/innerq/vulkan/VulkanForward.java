@@ -183,6 +183,7 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
         private final long outputSet;
         private final float[] rows = new float[BATCH * dim];
         private final float[] angles = new float[BATCH * ropeDims]; // [B][cos | sin]
+        private final int[] one = new int[1];                         // a decode step's token
         private final float[] logits = new float[vocab];
         private TimestampQueries timing; // for benchmarks: GPU time of each submission
         private long recordNanos;        // host time spent recording the last submission
@@ -242,7 +243,8 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
 
         @Override
         public float[] step(int token, int position, boolean computeLogits) {
-            return run(new int[]{token}, 0, position, 1, computeLogits);
+            one[0] = token;
+            return run(one, 0, position, 1, computeLogits);
         }
 
         /** Runs tokens {@code tokens[from .. from + n)} at positions {@code position ..} in one submission. */

@@ -145,7 +145,7 @@ abstract class VulkanKvCache implements KvCache {
         qAt = q;
         outAt = out;
         recordStore(layer, position);
-        batch.copy(io, 4L * qIo(), query, 0, 4L * qDim).barrier(); // q's copy needs nothing from the store
+        recordQueryUpload(); // q's copy needs nothing from the store: one barrier after both
         recordAttention(layer, position + 1);
     }
 
