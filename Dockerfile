@@ -7,8 +7,8 @@ FROM eclipse-temurin:25-jdk AS build
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/root/.m2 \
-    ./mvnw -B -ntp -DskipTests -pl innerq-app -am package \
- && cp innerq-app/target/innerq-app.jar /innerq-app.jar
+    ./mvnw -B -ntp -DskipTests -pl innerq-app/innerq-server -am package \
+ && cp innerq-app/innerq-server/target/innerq-server.jar /innerq-server.jar
 # The modules the service uses, the Vector API (an incubator module) included.
 ARG MODULES=java.base,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,java.desktop,\
 java.instrument,java.security.jgss,jdk.crypto.ec,jdk.management,jdk.unsupported,jdk.incubator.vector,jdk.httpserver
@@ -24,7 +24,7 @@ RUN apt-get update \
  && groupadd --system --gid 10001 innerq \
  && useradd --system --uid 10001 --gid innerq --home-dir /tmp --no-create-home --shell /usr/sbin/nologin innerq
 COPY --from=build /jre /opt/java
-COPY --from=build /innerq-app.jar /app/innerq-app.jar
+COPY --from=build /innerq-server.jar /app/innerq-server.jar
 ENV JAVA_HOME=/opt/java \
     PATH=/opt/java/bin:$PATH \
     INNERQ_MODEL_PATH=/models
@@ -33,6 +33,6 @@ USER 10001:10001
 EXPOSE 8080
 # The flags of the ./innerq launcher; more JVM options through JDK_JAVA_OPTIONS.
 ENTRYPOINT ["java", "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", \
-            "-XX:+UseParallelGC", "-Xss4m", "-Dorg.lwjgl.system.stackSize=4096", "-jar", "/app/innerq-app.jar"]
+            "-XX:+UseParallelGC", "-Xss4m", "-Dorg.lwjgl.system.stackSize=4096", "-jar", "/app/innerq-server.jar"]
 # Every address, not the command line's loopback: the service then needs API keys (INNERQ_API_KEYS).
 CMD ["serve", "--host=0.0.0.0"]

@@ -13,7 +13,8 @@ rm -rf .gpu-bench && mkdir -p .gpu-bench/lib
 cp innerq-domain/target/innerq-domain-*-SNAPSHOT.jar innerq-cpu/target/innerq-cpu-*.jar \
   innerq-vulkan/target/innerq-vulkan-*.jar .gpu-bench/lib/
 rm -f .gpu-bench/lib/*-tests.jar
-"$JAVA_HOME/bin/jar" cf .gpu-bench/lib/innerq-app-classes.jar -C innerq-app/target/classes .
+"$JAVA_HOME/bin/jar" cf .gpu-bench/lib/innerq-server-classes.jar -C innerq-app/innerq-server/target/classes .
+cp innerq-app/innerq-serving/target/innerq-serving-*.jar .gpu-bench/lib/
 ./mvnw -B -q -o -pl innerq-vulkan dependency:copy-dependencies -DincludeScope=runtime -DincludeGroupIds=org.lwjgl \
   -DoutputDirectory="$root/.gpu-bench/lib"
 gzip -c "${INNERQ_LARGER_MODEL:-../shared/models/storybooks-18M-hd128.gguf}" > .gpu-bench/storybooks-18M-hd128.gguf.gz

@@ -74,16 +74,16 @@ class DefaultValuesTests {
     @Test
     void configMapHoldsTheEngineProperties() {
         assertThat(RELEASE.applicationProperties())
-                .containsEntry("innerq.backend", "auto")
-                .containsEntry("innerq.kv.mode", "innerq-small")
-                .containsEntry("innerq.kv.budget", "1GB")
-                .containsEntry("innerq.threads", "0")
-                .containsEntry("innerq.concurrency", "1")
-                .containsEntry("innerq.queue-timeout", "30s")
-                .containsEntry("innerq.generation-timeout", "10m")
+                .containsEntry("spring.ai.innerq.backend", "auto")
+                .containsEntry("spring.ai.innerq.kv.mode", "innerq-small")
+                .containsEntry("spring.ai.innerq.kv.budget", "1GB")
+                .containsEntry("spring.ai.innerq.threads", "0")
+                .containsEntry("spring.ai.innerq.concurrency", "1")
+                .containsEntry("spring.ai.innerq.queue-timeout", "30s")
+                .containsEntry("spring.ai.innerq.generation-timeout", "10m")
                 .containsEntry("innerq.max-request-size", "1MB")
                 .containsEntry("spring.lifecycle.timeout-per-shutdown-phase", "50s")
-                .doesNotContainKeys("innerq.model", "innerq.require-api-keys", "innerq.api-keys");
+                .doesNotContainKeys("spring.ai.innerq.model", "innerq.require-api-keys", "innerq.api-keys");
     }
 
     @Test

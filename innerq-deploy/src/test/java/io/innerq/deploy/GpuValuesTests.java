@@ -30,12 +30,12 @@ class GpuValuesTests {
 
     @Test
     void backendIsVulkanWhateverInnerqBackendSays() {
-        assertThat(RELEASE.applicationProperties()).containsEntry("innerq.backend", "vulkan")
-                .containsEntry("innerq.kv.budget", "8GB")
-                .containsEntry("innerq.threads", "8")
-                .containsEntry("innerq.concurrency", "2");
+        assertThat(RELEASE.applicationProperties()).containsEntry("spring.ai.innerq.backend", "vulkan")
+                .containsEntry("spring.ai.innerq.kv.budget", "8GB")
+                .containsEntry("spring.ai.innerq.threads", "8")
+                .containsEntry("spring.ai.innerq.concurrency", "2");
         var cpuAsked = HelmChart.render(Map.of("innerq.backend", "cpu"), "values-gpu.yaml");
-        assertThat(cpuAsked.applicationProperties()).containsEntry("innerq.backend", "vulkan");
+        assertThat(cpuAsked.applicationProperties()).containsEntry("spring.ai.innerq.backend", "vulkan");
     }
 
     @Test

@@ -27,7 +27,7 @@ class ModelSourceTests {
                 "model.file", "llama-3.2-1b"));
         assertThat(at(release.podSpec(), "volumes[name=models].persistentVolumeClaim.claimName")).isEqualTo("models");
         assertThat(at(release.container(), "volumeMounts[name=models].subPath")).isEqualTo("llama");
-        assertThat(release.applicationProperties()).containsEntry("innerq.model", "llama-3.2-1b");
+        assertThat(release.applicationProperties()).containsEntry("spring.ai.innerq.model", "llama-3.2-1b");
     }
 
     @Test
@@ -42,7 +42,7 @@ class ModelSourceTests {
         assertThat(init.get("securityContext")).isEqualTo(release.container().get("securityContext"));
         assertThat(at(release.podSpec(), "volumes[name=models].emptyDir.sizeLimit")).isEqualTo("10Gi");
         assertThat(release.find("PersistentVolumeClaim")).isEmpty();
-        assertThat(release.applicationProperties()).containsEntry("innerq.model", "/models/m.gguf");
+        assertThat(release.applicationProperties()).containsEntry("spring.ai.innerq.model", "/models/m.gguf");
     }
 
     @Test

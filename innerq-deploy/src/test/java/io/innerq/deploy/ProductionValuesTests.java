@@ -86,6 +86,6 @@ class ProductionValuesTests {
                 .isEqualTo("/models");
         assertThat(at(RELEASE.container(), "volumeMounts[name=models].readOnly")).isEqualTo(true);
         assertThat(RELEASE.applicationProperties())
-                .containsEntry("innerq.model", "/models/llama-3.2-1b-instruct-q8_0.gguf");
+                .containsEntry("spring.ai.innerq.model", "/models/llama-3.2-1b-instruct-q8_0.gguf");
     }
 }

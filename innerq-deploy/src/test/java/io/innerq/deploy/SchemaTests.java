@@ -42,7 +42,7 @@ class SchemaTests {
     @ValueSource(strings = {"fp16", "q8_0", "kivi-2", "innerq-4", "innerq:k3,v2h,g32,s32,r96,norm"})
     void kvModesTheServiceParses(String mode) {
         assertThat(HelmChart.render(Map.of("innerq.kv.mode", mode)).applicationProperties())
-                .containsEntry("innerq.kv.mode", mode);
+                .containsEntry("spring.ai.innerq.kv.mode", mode);
     }
 
     @Test

@@ -38,9 +38,17 @@ public final class Generator implements GenerateUseCase {
 
     @Override
     public GenerationResult generate(GenerationRequest request, TokenSink sink) {
+        return generate(model.tokenizer().encode(request.prompt(), request.addBos(), request.parseSpecial()), request,
+                sink);
+    }
+
+    /**
+     * As {@link #generate(GenerationRequest, TokenSink)} for a prompt its caller has already tokenized (as
+     * {@code request}'s tokenizer settings say), so that it is not tokenized twice.
+     */
+    public GenerationResult generate(int[] prompt, GenerationRequest request, TokenSink sink) {
         Tokenizer tokenizer = model.tokenizer();
         LlamaConfig config = model.config();
-        int[] prompt = tokenizer.encode(request.prompt(), request.addBos(), request.parseSpecial());
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt is empty and the model has no BOS token to start from");
         }

@@ -4,6 +4,7 @@ import io.innerq.tensor.GgmlType;
 import io.innerq.tensor.Tensor;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -189,6 +190,30 @@ public final class GgufFile implements AutoCloseable {
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment segment = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
             return new GgufFile(path.toString(), arena, segment);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Reads {@code size} bytes of a GGUF file from {@code in} into memory of its own (32-byte aligned, as a mapping
+     * is) and parses them; closing the file frees that memory. For a model that is not a file, such as a resource.
+     */
+    public static GgufFile read(InputStream in, long size, String source) throws IOException {
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment segment = arena.allocate(size, DEFAULT_ALIGNMENT);
+            byte[] buffer = new byte[1 << 16];
+            long at = 0;
+            for (int n; at < size && (n = in.read(buffer, 0, (int) Math.min(buffer.length, size - at))) > 0; at += n) {
+                MemorySegment.copy(buffer, 0, segment, ValueLayout.JAVA_BYTE, at, n);
+            }
+            if (at != size || in.read() >= 0) {
+                throw new IOException("%s: expected %d bytes, read %s".formatted(source, size,
+                        at != size ? String.valueOf(at) : "more"));
+            }
+            return new GgufFile(source, arena, segment);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;

@@ -6,20 +6,24 @@ import io.innerq.tokenizer.Tokenizer;
 import io.innerq.tokenizer.Tokenizers;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /** A loaded model: configuration, weights (mapped) and tokenizer. Owns the mapped file. */
 public final class LlamaModel implements AutoCloseable {
 
-    private final Path path;
+    private final Path path; // null for a model read into memory
+    private final String fileName;
     private final GgufFile gguf;
     private final LlamaConfig config;
     private final LlamaWeights weights;
     private final Tokenizer tokenizer;
     private final ChatTemplate chatTemplate;
 
-    private LlamaModel(Path path, GgufFile gguf) {
+    private LlamaModel(Path path, String fileName, GgufFile gguf) {
         this.path = path;
+        this.fileName = fileName;
         this.gguf = gguf;
         this.config = LlamaConfig.from(gguf);
         this.weights = LlamaWeights.load(gguf, config);
@@ -30,17 +34,34 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Maps and validates a GGUF model. Errors name the file and what is wrong. */
     public static LlamaModel load(Path path) throws IOException {
-        GgufFile gguf = GgufFile.open(path);
+        return of(path, path.getFileName().toString(), GgufFile.open(path));
+    }
+
+    /**
+     * Reads a GGUF model of {@code size} bytes from {@code in} into memory (for a model that is not a file, such as
+     * one packed in a jar); {@code fileName} names it, as a file name would.
+     */
+    public static LlamaModel read(String fileName, InputStream in, long size) throws IOException {
+        return of(null, fileName, GgufFile.read(in, size, fileName));
+    }
+
+    private static LlamaModel of(Path path, String fileName, GgufFile gguf) {
         try {
-            return new LlamaModel(path, gguf);
+            return new LlamaModel(path, fileName, gguf);
         } catch (RuntimeException e) {
             gguf.close();
             throw e;
         }
     }
 
-    public Path path() {
-        return path;
+    /** The file the model was loaded from; empty for a model read into memory. */
+    public Optional<Path> file() {
+        return Optional.ofNullable(path);
+    }
+
+    /** The model file's name, e.g. {@code stories260K.gguf}. */
+    public String fileName() {
+        return fileName;
     }
 
     public GgufFile gguf() {
@@ -69,7 +90,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** A display name: {@code general.name}, else the file name. */
     public String name() {
-        return gguf.string("general.name").orElse(path.getFileName().toString());
+        return gguf.string("general.name").orElse(fileName);
     }
 
     @Override

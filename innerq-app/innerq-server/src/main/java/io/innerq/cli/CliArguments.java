@@ -1,0 +1,117 @@
+package io.innerq.cli;
+
+import io.innerq.serving.BackendKind;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/** {@code --name value} options and {@code --flag}s after a command word, checked against what the command takes. */
+final class CliArguments {
+
+    private final String command;
+    private final Map<String, String> options;
+
+    private CliArguments(String command, Map<String, String> options) {
+        this.command = command;
+        this.options = options;
+    }
+
+    /**
+     * @param valued options that take a value
+     * @param flags  options that take none
+     */
+    static CliArguments parse(String command, List<String> args, Set<String> valued, Set<String> flags) {
+        var options = new LinkedHashMap<String, String>();
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (!a.startsWith("--")) {
+                throw new UsageException("unexpected argument '%s' for '%s'".formatted(a, command));
+            }
+            String name = a.substring(2);
+            String value = null;
+            int eq = name.indexOf('=');
+            if (eq >= 0) {
+                value = name.substring(eq + 1);
+                name = name.substring(0, eq);
+            }
+            if (flags.contains(name) && value == null) {
+                options.put(name, "true");
+            } else if (valued.contains(name)) {
+                if (value == null) {
+                    if (i + 1 >= args.size()) {
+                        throw new UsageException("--%s needs a value".formatted(name));
+                    }
+                    value = args.get(++i);
+                }
+                options.put(name, value);
+            } else {
+                throw new UsageException("'%s' does not take --%s (it takes: %s)".formatted(command, name,
+                        String.join(", ", valued.stream().sorted().map(o -> "--" + o).toList())));
+            }
+        }
+        return new CliArguments(command, options);
+    }
+
+    Optional<String> get(String name) {
+        return Optional.ofNullable(options.get(name));
+    }
+
+    boolean flag(String name) {
+        return options.containsKey(name);
+    }
+
+    String require(String name) {
+        return get(name).orElseThrow(() -> new UsageException("'%s' needs --%s".formatted(command, name)));
+    }
+
+    Optional<Integer> integer(String name) {
+        return get(name).map(v -> {
+            try {
+                return Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                throw new UsageException("--%s must be a whole number, got '%s'".formatted(name, v));
+            }
+        });
+    }
+
+    Optional<Long> longValue(String name) {
+        return get(name).map(v -> {
+            try {
+                return Long.parseLong(v);
+            } catch (NumberFormatException e) {
+                throw new UsageException("--%s must be a whole number, got '%s'".formatted(name, v));
+            }
+        });
+    }
+
+    Optional<Float> number(String name) {
+        return get(name).map(v -> {
+            try {
+                return Float.parseFloat(v);
+            } catch (NumberFormatException e) {
+                throw new UsageException("--%s must be a number, got '%s'".formatted(name, v));
+            }
+        });
+    }
+
+    /** {@code --backend}, parsed; {@code fallback} when absent. */
+    BackendKind backend(BackendKind fallback) {
+        return get("backend").map(v -> {
+            try {
+                return BackendKind.parse(v, "--backend");
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }).orElse(fallback);
+    }
+
+    /** A command line that cannot be run as given. */
+    static final class UsageException extends RuntimeException {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+}
