@@ -17,8 +17,7 @@ class StorybooksGenerationTests {
 
     @Test
     void greedyTextBeginsWithTheReference() throws IOException {
-        Path path = TestModels.storybooks().orElseThrow(
-                () -> new AssertionError("storybooks-18M-hd128.gguf is missing from " + TestModels.directory()));
+        Path path = TestModels.requireShared(TestModels.STORYBOOKS);
         try (LlamaModel model = LlamaModel.load(path)) {
             assertThat(model.config().headDim()).isEqualTo(128);
             var generator = new Generator(model, new ScalarMatVec(), new ReferenceKvCaches());

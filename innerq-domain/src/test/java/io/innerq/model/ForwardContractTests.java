@@ -100,9 +100,7 @@ public abstract class ForwardContractTests {
 
     @Test
     public void largerModelsGreedyTextEqualsTheReferencePorts() throws IOException {
-        var path = TestModels.storybooks();
-        assertThat(path).as("storybooks-18M-hd128.gguf in ../shared/models").isPresent();
-        try (LlamaModel larger = LlamaModel.load(path.get())) {
+        try (LlamaModel larger = LlamaModel.load(TestModels.requireShared(TestModels.STORYBOOKS))) {
             for (KvMode mode : List.of(KvMode.FP32, KvMode.FP16)) {
                 var request = GenerationRequest.of("Once upon a time", 40, SamplingParams.greedy()).withKvMode(mode);
                 String expected = new Generator(larger, new ScalarMatVec(), new ReferenceKvCaches())

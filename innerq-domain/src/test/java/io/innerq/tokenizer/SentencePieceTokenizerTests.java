@@ -148,7 +148,7 @@ class SentencePieceTokenizerTests {
 
     @Test
     void matchesLlama2cOnHeldOutStories() throws IOException {
-        String text = Files.readString(TestModels.directory().orElseThrow().resolve("heldout.txt"));
+        String text = Files.readString(TestModels.requireShared("heldout.txt"));
         List<String> stories = List.of(text.split("\n<\\|endoftext\\|>\n"));
         assertThat(stories).hasSizeGreaterThan(10);
         int tokens = 0;
@@ -162,9 +162,7 @@ class SentencePieceTokenizerTests {
 
     @Test
     void storybooksHasTheSameTokenizer() throws IOException {
-        var path = TestModels.storybooks();
-        org.junit.jupiter.api.Assumptions.assumeTrue(path.isPresent(), "storybooks-18M-hd128.gguf not present");
-        try (var gguf = GgufFile.open(path.get())) {
+        try (var gguf = GgufFile.open(TestModels.requireShared(TestModels.STORYBOOKS))) {
             Tokenizer other = Tokenizers.fromGguf(gguf);
             assertThat(other.encode("Tom said 你好 to", true, false))
                     .containsExactly(tokenizer.encode("Tom said 你好 to", true, false));

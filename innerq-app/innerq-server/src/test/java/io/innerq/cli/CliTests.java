@@ -112,7 +112,7 @@ class CliTests {
 
     @Test
     void evalWritesTableJsonAndChart(@TempDir Path dir) {
-        Path text = TestModels.find("heldout.txt").orElseThrow();
+        Path text = TestModels.requireShared("heldout.txt");
         String prefix = dir.resolve("ev").toString();
         Run r = run("eval", "--model", stories, "--text", text.toString(), "--kv", "fp32,fp16,innerq-small",
                 "--max-windows", "2", "--out", prefix);
