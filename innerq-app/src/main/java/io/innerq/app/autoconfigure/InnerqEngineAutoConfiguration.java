@@ -33,7 +33,7 @@ public class InnerqEngineAutoConfiguration {
 
     /** How the service is told which model to load. */
     static final String MODEL_REMEDY = "Set innerq.model to the path of a .gguf file (./innerq serve --model FILE, "
-            + "--innerq.model=FILE or INNERQ_MODEL=FILE)";
+            + "--innerq.model=FILE or INNERQ_MODEL=FILE), or download one with 'innerq pull NAME'";
 
     private static final Logger log = LoggerFactory.getLogger(InnerqEngineAutoConfiguration.class);
 

@@ -152,7 +152,7 @@ final class BenchCommand {
                 return found;
             }
         }
-        throw new ModelResolver.ModelNotFoundException("no .gguf models in the search path: pass --model FILE");
+        throw new ModelResolver.ModelNotFoundException("no .gguf models in the search path: pass --model FILE, or download one with 'innerq pull NAME'");
     }
 
     private static double median(List<Double> xs) {
