@@ -26,7 +26,8 @@ class DomainPurityTests {
 
     @Test
     void domainHoldsNoAdapterPackages() {
-        noClasses().should().resideInAnyPackage("io.innerq.cpu..", "io.innerq.vulkan..", "io.innerq.app..")
+        noClasses().should().resideInAnyPackage("io.innerq.cpu..", "io.innerq.vulkan..", "io.innerq.serving..", "io.innerq.ai..",
+                "io.innerq.autoconfigure..", "io.innerq.server..", "io.innerq.cli..")
                 .check(domain);
     }
 }

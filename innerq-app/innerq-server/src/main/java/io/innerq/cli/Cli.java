@@ -39,13 +39,17 @@ public final class Cli {
               synth     --shape llama3-8b|storybooks-like|tiny[:key=value,...] --out FILE
                         [--type q4_0|q8_0|f16|bf16|f32] [--seed N] [--context N] [--force]
                                                          a model of that shape with random weights, for benchmarks
+              pull      URL|NAME [--sha256 HEX] [--force]
+                                                         download a GGUF file into ~/.cache/innerq/models,
+                                                         resumably, checked; 'pull --list' names the catalog
               serve     [--model FILE] [--port N] [--host ADDRESS] [--property=value ...]
                                                          the OpenAI-compatible HTTP service and actuator
                                                          (127.0.0.1:8080 by default; see README.md)
               help                                       this text
 
             --model takes a path or a model name looked up in $INNERQ_MODEL_PATH, ./models, ../shared/models
-            and ~/.cache/innerq/models; without it the first model found there is used.
+            and ~/.cache/innerq/models; without it the first model found there is used. 'innerq pull NAME'
+            downloads one there.
             """;
 
     private Cli() {
@@ -67,6 +71,7 @@ public final class Cli {
                 case "plan" -> PlanCommand.run(rest, out);
                 case "serve" -> ServeCommand.run(rest, err);
                 case "synth" -> SynthCommand.run(rest, out, err);
+                case "pull" -> PullCommand.run(rest, out, err);
                 default -> throw new CliArguments.UsageException("unknown command '" + args[0] + "'");
             };
         } catch (CliArguments.UsageException e) {

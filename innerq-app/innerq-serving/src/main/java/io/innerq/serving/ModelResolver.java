@@ -19,7 +19,7 @@ public final class ModelResolver {
 
     /** How a user of the command line names a model file, for error messages. */
     public static final String CLI_REMEDY = "Pass --model with the path of a .gguf file, or download one with "
-            + "'innerq pull NAME|URL'";
+            + "'innerq pull NAME' ('innerq pull --list' names them)";
 
     private final List<Path> searchPath;
     private final String remedy;
@@ -77,8 +77,11 @@ public final class ModelResolver {
             if (Files.isRegularFile(direct)) {
                 return new ModelSource.File(direct);
             }
+            // a catalog name finds the file 'innerq pull' saved for it
+            List<String> candidates = ModelCatalog.find(r).map(e -> List.of(r, r + ".gguf", e.fileName()))
+                    .orElse(List.of(r, r + ".gguf"));
             for (Path dir : searchPath) {
-                for (String candidate : List.of(r, r + ".gguf")) {
+                for (String candidate : candidates) {
                     Path p = dir.resolve(candidate);
                     if (Files.isRegularFile(p)) {
                         return new ModelSource.File(p);
