@@ -36,6 +36,9 @@ final class BenchCommand {
     }
 
     static int run(List<String> args, PrintStream out, PrintStream err) throws IOException {
+        if (args.contains("--help") || args.contains("-h")) {
+            throw new CliArguments.HelpRequested();
+        }
         if (!args.isEmpty() && args.getFirst().equals("attention")) {
             return attention(args.subList(1, args.size()), out);
         }
@@ -65,10 +68,10 @@ final class BenchCommand {
                 throw new CliArguments.UsageException(e.getMessage());
             }
         }
-        List<KvMode> modes = KvModes.parseList(cli.get("kv").orElse("fp32"));
-        int tokens = cli.integer("tokens").orElse(128);
-        int runs = cli.integer("runs").orElse(3);
-        int threads = cli.integer("threads").orElse(0);
+        List<KvMode> modes = cli.kvModes("kv", "fp32");
+        int tokens = cli.integer("tokens", 1, "tokens to decode").orElse(128);
+        int runs = cli.integer("runs", 1, "timed runs").orElse(3);
+        int threads = cli.integer("threads", 0, "0: one per core").orElse(0);
         Optional<String> contextText = cli.get("context-file")
                 .map(f -> {
                     try {
@@ -77,7 +80,7 @@ final class BenchCommand {
                         throw new IllegalArgumentException("cannot read --context-file " + f + ": " + e.getMessage());
                     }
                 });
-        int contextTokens = cli.integer("context").orElse(0);
+        int contextTokens = cli.integer("context", 1, "tokens of --context-file").orElse(0);
 
         out.printf("| model | backend | KV cache | prompt tokens | prefill tok/s | decode tok/s (median of %d) | vs first row |%n",
                 runs);

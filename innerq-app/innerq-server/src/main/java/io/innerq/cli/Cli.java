@@ -7,49 +7,108 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.NoSuchFileException;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** Dispatches {@code innerq <command> [options]}. Results go to stdout, logs and errors to stderr. */
 public final class Cli {
 
+    /** Each command's help: what {@code innerq <command> --help} prints. */
+    static final Map<String, String> HELP = new LinkedHashMap<>();
+
+    static {
+        HELP.put("info", """
+                usage: innerq info [--model FILE]
+                  metadata, shapes and tensor types of a GGUF model
+                """);
+        HELP.put("generate", """
+                usage: innerq generate --prompt TEXT [--model FILE] [options]
+                  complete a prompt; the prompt and the text go to stdout, logs to stderr
+                  --max-tokens N        tokens to generate (default: 64 steps from BOS, prompt included; --chat 512)
+                  --temperature T       0 for greedy decoding (default 0.8)
+                  --top-k K, --top-p P, --min-p P, --repeat-penalty R, --seed S
+                                        sampling, llama.cpp's defaults 40, 0.95, 0.05, 1 (off)
+                  --stop TEXT           end before this text
+                  --kv MODE             KV cache mode (default fp32; see README.md)
+                  --backend B           cpu (default), vulkan, scalar or auto
+                  --threads N           CPU threads (default 0: one per core)
+                  --chat [--system TEXT]
+                                        the prompt as a user message through the model's chat template
+                """);
+        HELP.put("eval", """
+                usage: innerq eval --text FILE [--model FILE] [options]
+                  perplexity, KL divergence and top-1 agreement of KV cache modes against the fp32 cache, all modes
+                  in one pass; writes PREFIX.md, PREFIX.json and PREFIX.png
+                  --kv MODE,...|all     the modes (default all)
+                  --chunk N             windows of N tokens of the text (default: each document alone)
+                  --max-windows N, --prefill N, --out PREFIX, --json, --backend B, --threads N
+                """);
+        HELP.put("plan", """
+                usage: innerq plan --budget SIZE [--model FILE] [--kv MODE,...|all]
+                  tokens of KV cache that fit in a memory budget (e.g. 2GiB), per mode
+                """);
+        HELP.put("bench", """
+                usage: innerq bench decode|step|attention|serve [options]   (innerq bench <name> --help)
+                  bench decode [--model FILE] [--backends scalar,cpu] [--kv MODE,...] [--tokens N] [--runs N]
+                               [--prompt TEXT | --context-file FILE --context N] [--threads N]
+                                        decode speed of each model, backend and KV mode
+                  bench step --model FILE[,FILE] [--contexts 1k,8k,32k] [--kv MODE,...] [--tokens N] [--runs N] [--json]
+                                        the whole token step on the Vulkan GPU at long contexts
+                  bench attention [--backend cpu|vulkan] [--contexts 1k,...,32k] [--modes MODE,...|all] [--runs N] [--json]
+                                        attention alone, Llama-3-8B shapes, every KV mode
+                  bench serve [--model FILE] [--clients N] [--seconds N] [--max-requests N] [--max-tokens N]
+                              [--concurrency N] [--kv-budget SIZE] [--kv MODE] [--threads N] [--backend B]
+                              [--sample-seconds N]
+                                        the service in-process on loopback under streaming clients
+                """);
+        HELP.put("synth", """
+                usage: innerq synth --shape llama3-8b|storybooks-like|tiny[:key=value,...] --out FILE
+                                    [--type q4_0|q8_0|f16|bf16|f32] [--seed N] [--context N] [--force]
+                  a model of a real shape with random weights, for benchmarks
+                """);
+        HELP.put("pull", """
+                usage: innerq pull URL|NAME [--sha256 HEX] [--force]
+                       innerq pull --list
+                  downloads a GGUF file into ~/.cache/innerq/models (resumable; checked against its SHA-256 and
+                  its GGUF header before it takes its name), where --model NAME finds it; --list names the catalog
+                """);
+        HELP.put("serve", """
+                usage: innerq serve [--model FILE] [--port N] [--host ADDRESS] [--kv MODE] [--kv-budget SIZE]
+                                    [--backend B] [--threads N] [--concurrency N] [--name=value ...]
+                  the OpenAI-compatible HTTP service and the actuator, on 127.0.0.1:8080 by default
+                  --model FILE          spring.ai.innerq.model (default: the first model of the search path,
+                                        else the embedded stories260K)
+                  --port N              server.port, 0 to 65535 (0: any free port)
+                  --host ADDRESS        server.address; beyond loopback, API keys are required (innerq.api-keys)
+                  --kv MODE             spring.ai.innerq.kv.mode (default innerq-small)
+                  --kv-budget SIZE      spring.ai.innerq.kv.budget (default 1GB)
+                  --backend B           spring.ai.innerq.backend: auto (default), cpu, vulkan or scalar
+                  --threads N           spring.ai.innerq.threads (default 0: one per core)
+                  --concurrency N       spring.ai.innerq.concurrency: generations at once (default 1)
+                  --name=value          any Spring property; InnerQ's are spring.ai.innerq.* and innerq.*
+                                        (README.md lists them); also from the environment, e.g.
+                                        SPRING_AI_INNERQ_KV_BUDGET=4GB
+                """);
+    }
+
     static final String USAGE = """
-            usage: innerq <command> [options]
+            usage: innerq <command> [options]          (innerq <command> --help for its options)
 
             commands:
-              info      --model FILE                     model metadata, shapes and tensor types
-              generate  --model FILE --prompt TEXT       complete a prompt
-                        [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
-                        [--repeat-penalty R] [--seed S] [--stop TEXT] [--kv MODE] [--threads N] [--backend cpu|vulkan|scalar]
-                        [--chat [--system TEXT]]
-              eval      --model FILE --text FILE [--kv MODE,...|all] [--chunk N] [--max-windows N]
-                        [--prefill N] [--out PREFIX] [--json]
-                                                         perplexity, KL and top-1 agreement of KV cache modes
-              plan      --model FILE --budget SIZE [--kv MODE,...|all]
-                                                         tokens of KV cache that fit in a memory budget
-              bench decode [--model FILE] [--backends scalar,cpu] [--kv MODE,...] [--tokens N] [--runs N]
-                        [--context-file FILE --context N]
-                                                         decode speed of each model, backend and KV mode
-              bench step --model FILE[,FILE] [--contexts 1k,8k,32k] [--kv MODE,...] [--tokens N] [--runs N] [--json]
-                                                         the whole token step on the Vulkan GPU at long contexts
-              bench attention [--backend cpu|vulkan] [--contexts 1k,...,32k] [--modes MODE,...|all] [--runs N] [--json]
-                                                         attention alone, Llama-3-8B shapes, every KV mode
-              bench serve [--model FILE] [--clients N] [--seconds N] [--max-requests N] [--max-tokens N]
-                        [--concurrency N] [--kv-budget SIZE] [--kv MODE] [--threads N] [--backend B] [--sample-seconds N]
-                                                         the service in-process on loopback under streaming clients
-              synth     --shape llama3-8b|storybooks-like|tiny[:key=value,...] --out FILE
-                        [--type q4_0|q8_0|f16|bf16|f32] [--seed N] [--context N] [--force]
-                                                         a model of that shape with random weights, for benchmarks
-              pull      URL|NAME [--sha256 HEX] [--force]
-                                                         download a GGUF file into ~/.cache/innerq/models,
-                                                         resumably, checked; 'pull --list' names the catalog
-              serve     [--model FILE] [--port N] [--host ADDRESS] [--property=value ...]
-                                                         the OpenAI-compatible HTTP service and actuator
-                                                         (127.0.0.1:8080 by default; see README.md)
-              help                                       this text
+              info       metadata, shapes and tensor types of a GGUF model
+              generate   complete a prompt
+              eval       perplexity, KL divergence and top-1 agreement of KV cache modes
+              plan       tokens of KV cache that fit in a memory budget
+              bench      speed benchmarks: decode, step, attention, serve
+              synth      a model of a real shape with random weights, for benchmarks
+              pull       download a GGUF model by name or URL
+              serve      the OpenAI-compatible HTTP service (127.0.0.1:8080)
+              help       this text
 
             --model takes a path or a model name looked up in $INNERQ_MODEL_PATH, ./models, ../shared/models
-            and ~/.cache/innerq/models; without it the first model found there is used. 'innerq pull NAME'
-            downloads one there.
+            and ~/.cache/innerq/models; without it the first model found there is used, else the embedded
+            default model (stories260K). 'innerq pull NAME' downloads one there.
             """;
 
     private Cli() {
@@ -58,6 +117,10 @@ public final class Cli {
     /** Runs a command; returns the process exit code (0 ok, 1 failure, 2 usage). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
+            if (args.length > 1 && HELP.containsKey(args[1])) {
+                out.print(HELP.get(args[1]));
+                return 0;
+            }
             (args.length == 0 ? err : out).print(USAGE);
             return args.length == 0 ? 2 : 0;
         }
@@ -74,9 +137,13 @@ public final class Cli {
                 case "pull" -> PullCommand.run(rest, out, err);
                 default -> throw new CliArguments.UsageException("unknown command '" + args[0] + "'");
             };
+        } catch (CliArguments.HelpRequested e) {
+            out.print(HELP.getOrDefault(args[0], USAGE));
+            return 0;
         } catch (CliArguments.UsageException e) {
             err.println("innerq: " + e.getMessage());
-            err.println("run 'innerq help' for usage");
+            err.println(HELP.containsKey(args[0]) ? "run 'innerq " + args[0] + " --help' for its options"
+                    : "run 'innerq help' for usage");
             return 2;
         } catch (ModelNotFoundException | GgufFormatException | IllegalArgumentException e) {
             // includes ContextLengthExceededException and invalid options (sampling, KV mode)

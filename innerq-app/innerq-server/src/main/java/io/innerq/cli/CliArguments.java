@@ -1,5 +1,6 @@
 package io.innerq.cli;
 
+import io.innerq.cache.KvMode;
 import io.innerq.serving.BackendKind;
 
 import java.util.LinkedHashMap;
@@ -27,6 +28,9 @@ final class CliArguments {
         var options = new LinkedHashMap<String, String>();
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
+            if (a.equals("--help") || a.equals("-h")) {
+                throw new HelpRequested();
+            }
             if (!a.startsWith("--")) {
                 throw new UsageException("unexpected argument '%s' for '%s'".formatted(a, command));
             }
@@ -77,6 +81,25 @@ final class CliArguments {
         });
     }
 
+    /** {@link #integer}, at least {@code min}; {@code meaning} says what the option is, for the message. */
+    Optional<Integer> integer(String name, int min, String meaning) {
+        return integer(name).map(v -> {
+            if (v < min) {
+                throw new UsageException("--%s must be at least %d (%s), got %d".formatted(name, min, meaning, v));
+            }
+            return v;
+        });
+    }
+
+    /** KV cache modes, {@code MODE,...} or {@code all}. */
+    List<KvMode> kvModes(String name, String fallback) {
+        try {
+            return KvModes.parseList(get(name).orElse(fallback));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--%s: %s".formatted(name, e.getMessage()));
+        }
+    }
+
     Optional<Long> longValue(String name) {
         return get(name).map(v -> {
             try {
@@ -112,6 +135,13 @@ final class CliArguments {
     static final class UsageException extends RuntimeException {
         UsageException(String message) {
             super(message);
+        }
+    }
+
+    /** {@code --help} or {@code -h} where an option may stand: the command's help is printed instead. */
+    static final class HelpRequested extends RuntimeException {
+        HelpRequested() {
+            super(null, null, false, false);
         }
     }
 }

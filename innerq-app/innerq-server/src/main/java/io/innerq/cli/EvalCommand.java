@@ -36,18 +36,20 @@ final class EvalCommand {
                 Set.of("model", "text", "kv", "chunk", "max-windows", "prefill", "out", "threads", "backend"),
                 Set.of("json"));
         Path textFile = Path.of(cli.require("text"));
-        String text = Files.readString(textFile, StandardCharsets.UTF_8);
-        List<KvMode> modes = KvModes.parseList(cli.get("kv").orElse("all"));
+        List<KvMode> modes = cli.kvModes("kv", "all");
         ModelSource source = ModelResolver.fromEnvironment().resolve(cli.get("model"));
         BackendKind kind = cli.backend(BackendKind.CPU);
-        int maxWindows = cli.integer("max-windows").orElse(Integer.MAX_VALUE);
-        int prefill = cli.integer("prefill").orElse(1);
+        int maxWindows = cli.integer("max-windows", 1, "windows to score").orElse(Integer.MAX_VALUE);
+        int prefill = cli.integer("prefill", 1, "tokens run as the prompt").orElse(1);
+        int threads = cli.integer("threads", 0, "0: one per core").orElse(0);
+        var chunk = cli.integer("chunk", 2, "tokens per window");
+        String text = Files.readString(textFile, StandardCharsets.UTF_8);
 
         try (LlamaModel model = source.load();
-             Backend backend = Backend.open(kind, cli.integer("threads").orElse(0))) {
+             Backend backend = Backend.open(kind, threads)) {
             int context = model.config().contextLength();
-            List<int[]> windows = cli.integer("chunk").isPresent()
-                    ? EvalText.chunks(model.tokenizer(), text, cli.integer("chunk").get(), context, maxWindows)
+            List<int[]> windows = chunk.isPresent()
+                    ? EvalText.chunks(model.tokenizer(), text, chunk.get(), context, maxWindows)
                     : EvalText.documents(model.tokenizer(), text, context, maxWindows);
             if (windows.isEmpty()) {
                 throw new IllegalArgumentException("the text " + textFile + " yields no evaluation window");

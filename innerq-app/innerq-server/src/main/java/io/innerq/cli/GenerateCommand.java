@@ -40,20 +40,31 @@ final class GenerateCommand {
         String prompt = cli.require("prompt");
         long seed = cli.longValue("seed").orElse(System.nanoTime());
         SamplingParams defaults = SamplingParams.defaults(seed);
-        var sampling = new SamplingParams(
-                cli.number("temperature").orElse(defaults.temperature()),
-                cli.integer("top-k").orElse(defaults.topK()),
-                cli.number("top-p").orElse(defaults.topP()),
-                cli.number("min-p").orElse(defaults.minP()),
-                cli.number("repeat-penalty").orElse(defaults.repetitionPenalty()),
-                defaults.repetitionWindow(),
-                seed);
-        ModelSource source = ModelResolver.fromEnvironment().resolve(cli.get("model"));
+        SamplingParams sampling;
+        try {
+            sampling = new SamplingParams(
+                    cli.number("temperature").orElse(defaults.temperature()),
+                    cli.integer("top-k").orElse(defaults.topK()),
+                    cli.number("top-p").orElse(defaults.topP()),
+                    cli.number("min-p").orElse(defaults.minP()),
+                    cli.number("repeat-penalty").orElse(defaults.repetitionPenalty()),
+                    defaults.repetitionWindow(),
+                    seed);
+        } catch (IllegalArgumentException e) {
+            throw new CliArguments.UsageException(e.getMessage()); // names the option: "top-p must be in (0, 1]"
+        }
+        KvMode mode = cli.kvModes("kv", "fp32").getFirst();
+        if (cli.get("kv").filter(m -> m.contains(",") || m.equals("all")).isPresent()) {
+            throw new CliArguments.UsageException("--kv takes one KV cache mode for generate");
+        }
+        int threads = cli.integer("threads", 0, "0: one per core").orElse(0);
+        var requestedTokens = cli.integer("max-tokens", 0, "tokens to generate");
         BackendKind kind = cli.backend(BackendKind.CPU);
+        ModelSource source = ModelResolver.fromEnvironment().resolve(cli.get("model"));
 
         long t0 = System.nanoTime();
         try (LlamaModel model = source.load();
-             Backend backend = Backend.open(kind, cli.integer("threads").orElse(0))) {
+             Backend backend = Backend.open(kind, threads)) {
             var forward = backend.forward(model);
             err.printf("loaded %s (%s) in %d ms; backend %s%n", source.describe(), model.name(),
                     (System.nanoTime() - t0) / 1_000_000, forward.name());
@@ -75,11 +86,10 @@ final class GenerateCommand {
             }
             int promptTokens = model.tokenizer().encode(text, addBos, true).length;
             int context = model.config().contextLength();
-            int maxTokens = cli.integer("max-tokens").orElse(cli.flag("chat")
+            int maxTokens = requestedTokens.orElse(cli.flag("chat")
                     ? Math.max(0, Math.min(DEFAULT_CHAT_TOKENS, context - promptTokens))
                     : Math.max(0, Math.min(DEFAULT_STEPS, context - 1) - promptTokens + 1));
-            var request = new GenerationRequest(text, maxTokens, sampling, stops, addBos, true,
-                    KvMode.parse(cli.get("kv").orElse("fp32")));
+            var request = new GenerationRequest(text, maxTokens, sampling, stops, addBos, true, mode);
             var generator = new Generator(model, forward);
             if (!cli.flag("chat")) {
                 out.print(prompt); // completion: the prompt, then its continuation

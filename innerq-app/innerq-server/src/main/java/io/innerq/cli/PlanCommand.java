@@ -29,7 +29,7 @@ final class PlanCommand {
         var cli = CliArguments.parse("plan", args, Set.of("model", "budget", "kv"), Set.of());
         long budget = parseBytes(cli.require("budget"));
         ModelSource source = ModelResolver.fromEnvironment().resolve(cli.get("model"));
-        List<KvMode> modes = KvModes.parseList(cli.get("kv").orElse("all"));
+        List<KvMode> modes = cli.kvModes("kv", "all");
         try (GgufFile gguf = source.open()) {
             LlamaConfig c = LlamaConfig.from(gguf);
             var geometry = new CacheGeometry(c.layers(), c.heads(), c.kvHeads(), c.headDim());

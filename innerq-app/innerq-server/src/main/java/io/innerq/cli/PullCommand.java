@@ -45,6 +45,9 @@ final class PullCommand {
         var options = new ArrayList<String>();
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
+            if (a.equals("-h")) {
+                throw new CliArguments.HelpRequested();
+            }
             if (!a.startsWith("--")) {
                 positional.add(a);
             } else {

@@ -20,14 +20,14 @@ import java.util.List;
  * @param maxStopLength    the most characters of one stop string
  */
 @ConfigurationProperties("innerq")
-record InnerqServerProperties(@DefaultValue List<String> apiKeys, Boolean requireApiKeys,
+public record InnerqServerProperties(@DefaultValue List<String> apiKeys, Boolean requireApiKeys,
                               @DefaultValue("1MB") DataSize maxRequestSize,
                               @DefaultValue("1024") int maxMessages,
                               @DefaultValue("262144") int maxMessageLength,
                               @DefaultValue("16") int maxStopSequences,
                               @DefaultValue("256") int maxStopLength) {
 
-    InnerqServerProperties {
+    public InnerqServerProperties {
         positive("innerq.max-messages", maxMessages);
         positive("innerq.max-message-length", maxMessageLength);
         positive("innerq.max-stop-sequences", maxStopSequences);

@@ -106,8 +106,45 @@ class CliTests {
         assertThat(n.status()).isEqualTo(2);
         assertThat(n.err()).contains("--max-tokens must be a whole number");
         Run k = run("generate", "--model", stories, "--prompt", "x", "--kv", "innerq-7");
-        assertThat(k.status()).isEqualTo(1);
+        assertThat(k.status()).isEqualTo(2);
         assertThat(k.err()).contains("unknown KV cache mode 'innerq-7'");
+        String[][] malformed = {{"--max-tokens", "-1", "--max-tokens must be at least 0"},
+                {"--threads", "-1", "--threads must be at least 0"}, {"--top-p", "1.5", "top-p must be in (0, 1]"},
+                {"--temperature", "-2", "temperature must be >= 0"}, {"--backend", "gpu", "unknown backend 'gpu'"},
+                {"--kv", "fp32,fp16", "--kv takes one KV cache mode"}};
+        for (String[] m : malformed) {
+            Run bad = run("generate", "--model", stories, "--prompt", "x", m[0], m[1]);
+            assertThat(bad.status()).as(String.join(" ", m)).isEqualTo(2);
+            assertThat(bad.err()).contains(m[2], "innerq generate --help");
+        }
+        Run e = run("eval", "--model", stories, "--text", stories, "--max-windows", "0");
+        assertThat(e.status()).isEqualTo(2);
+        assertThat(e.err()).contains("--max-windows must be at least 1");
+    }
+
+    @Test
+    void everyCommandAnswersHelpWithItsOptions() {
+        for (String command : Cli.HELP.keySet()) {
+            for (String flag : new String[]{"--help", "-h"}) {
+                Run r = run(command, flag);
+                assertThat(r.status()).as(command + " " + flag + ": " + r.err()).isZero();
+                assertThat(r.out()).startsWith("usage: innerq " + command);
+                assertThat(r.err()).isEmpty();
+            }
+            assertThat(run("help", command).out()).isEqualTo(Cli.HELP.get(command));
+        }
+        for (String[] line : new String[][]{{"bench", "decode", "--help"}, {"bench", "serve", "-h"},
+                {"bench", "step", "--help"}, {"generate", "--prompt", "x", "--help"}, {"pull", "-h"}}) {
+            Run r = run(line);
+            assertThat(r.status()).as(String.join(" ", line)).isZero();
+            assertThat(r.out()).startsWith("usage: innerq " + line[0]);
+        }
+        Run top = run("--help");
+        assertThat(top.status()).isZero();
+        assertThat(top.out()).contains("innerq <command> --help");
+        Run none = run();
+        assertThat(none.status()).isEqualTo(2);
+        assertThat(run("frobnicate").status()).isEqualTo(2);
     }
 
     @Test

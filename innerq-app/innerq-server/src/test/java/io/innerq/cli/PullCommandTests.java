@@ -191,6 +191,7 @@ class PullCommandTests {
 
     @Test
     void helpNamesPull() {
-        assertThat(run("help").out()).contains("pull      URL|NAME [--sha256 HEX] [--force]");
+        assertThat(run("help").out()).contains("pull       download a GGUF model by name or URL");
+        assertThat(run("pull", "--help").out()).contains("usage: innerq pull URL|NAME [--sha256 HEX] [--force]");
     }
 }

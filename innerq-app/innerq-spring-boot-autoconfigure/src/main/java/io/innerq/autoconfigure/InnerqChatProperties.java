@@ -21,7 +21,8 @@ public record InnerqChatProperties(@DefaultValue Options options) {
                           List<String> stop, Long seed, Double repetitionPenalty, String kvCacheMode) {
     }
 
-    InnerqChatOptions toOptions() {
+    /** The chat defaults these properties describe; an impossible value fails here, with its property. */
+    public InnerqChatOptions toOptions() {
         try {
             return InnerqChatOptions.builder().model(options.model()).temperature(options.temperature())
                     .topP(options.topP()).topK(options.topK()).minP(options.minP()).maxTokens(options.maxTokens())

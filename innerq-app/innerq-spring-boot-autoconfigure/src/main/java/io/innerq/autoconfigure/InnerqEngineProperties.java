@@ -41,7 +41,8 @@ public record InnerqEngineProperties(
     public record Kv(@DefaultValue("innerq-small") String mode, @DefaultValue("1GB") DataSize budget) {
     }
 
-    EngineSettings toSettings() {
+    /** The engine settings these properties describe; an impossible value fails here, with its property. */
+    public EngineSettings toSettings() {
         KvMode mode;
         try {
             mode = KvMode.parse(kv.mode());
