@@ -10,7 +10,6 @@ import io.innerq.port.out.KvCachePort.CacheGeometry;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;

@@ -4,7 +4,6 @@ import io.innerq.ai.InnerqChatObservations;
 import io.innerq.chat.ChatMessage;
 import io.innerq.engine.GenerationResult;
 import io.innerq.serving.GenerationListener;
-import io.innerq.serving.GenerationOptions;
 import io.innerq.serving.GenerationOutcome;
 import io.innerq.serving.InnerqEngine;
 import io.innerq.serving.PreparedGeneration;

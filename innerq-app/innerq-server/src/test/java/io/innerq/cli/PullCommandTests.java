@@ -17,12 +17,10 @@ import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
 
 import static io.innerq.cli.CliTests.run;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** {@code innerq pull}: its wiring, exit codes and messages. Downloads go to a local server, into a temp dir. */
 @Timeout(60)

@@ -33,7 +33,6 @@ import java.util.OptionalLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Downloads from a local server: resumes, restarts, checks, and never a partial or unchecked file by its name. */
 @Timeout(60)
