@@ -26,6 +26,17 @@ second=$(./innerq help 2>&1 >/dev/null)
 [[ -z "$second" ]] || fail "./innerq help printed on stderr after the rebuild: $second"
 pass "./innerq rebuilds when a source is newer than its build, then starts without a build or a JVM warning"
 
+# A user's mistake at start is one line on stderr and no stack trace anywhere, in the launcher's own shape.
+truncated=$(mktemp --suffix=.gguf)
+head -c 600000 models/stories260K.gguf > "$truncated"
+for mistake in "--host 0.0.0.0" "--model $truncated" "--prot 9000" "--kv-budget lots"; do
+  set +e; output=$(./innerq serve --port 0 $mistake 2>&1); status=$?; set -e
+  [[ $status -ne 0 && "$output" != *$'\tat '* && "$output" != *"APPLICATION FAILED"* && "$output" == *"innerq: "* ]] \
+    || fail "./innerq serve $mistake (exit $status) printed: $output"
+done
+rm -f "$truncated"
+pass "./innerq serve refuses a start without API keys beyond loopback, a truncated model and bad options without a stack trace"
+
 # The embedded default model (no --model): the reference greedy text of stories260K on both backends.
 expected=$'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily'
 for backend in cpu vulkan; do

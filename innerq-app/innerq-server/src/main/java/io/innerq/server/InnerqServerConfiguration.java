@@ -33,7 +33,7 @@ class InnerqServerConfiguration {
         List<String> keys = properties.apiKeys().stream().filter(k -> !k.isBlank()).toList();
         for (int i = 0; i < keys.size(); i++) {
             if (!SHA256_HEX.matcher(keys.get(i).strip()).matches()) {
-                throw new IllegalStateException(("innerq.api-keys holds SHA-256 hashes of the keys (64 hex digits), "
+                throw new ServerConfigurationException(("innerq.api-keys holds SHA-256 hashes of the keys (64 hex digits), "
                         + "but entry %d is not one: store printf %%s \"$KEY\" | sha256sum, never the key itself")
                         .formatted(i));
             }
@@ -44,7 +44,7 @@ class InnerqServerConfiguration {
             String why = properties.requireApiKeys() != null ? "innerq.require-api-keys is true"
                     : "the server listens on %s, beyond loopback,".formatted(
                     address == null || address.isBlank() ? "every address" : address);
-            throw new IllegalStateException(("%s and innerq.api-keys is empty: set innerq.api-keys to the SHA-256 "
+            throw new ServerConfigurationException(("%s and innerq.api-keys is empty: set innerq.api-keys to the SHA-256 "
                     + "hashes of your keys (printf %%s \"$KEY\" | sha256sum), bind to loopback "
                     + "(server.address=127.0.0.1), or set innerq.require-api-keys=false to serve without keys")
                     .formatted(why));

@@ -141,6 +141,7 @@ class ServeCommandTests {
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.err()).contains("listens on 0.0.0.0, beyond loopback", "innerq.api-keys",
                 "innerq.require-api-keys=false");
+        assertThat(r.err().lines()).hasSize(1);
     }
 
     @Test
