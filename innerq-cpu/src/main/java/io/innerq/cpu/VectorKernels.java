@@ -24,7 +24,10 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link io.innerq.tensor.ScalarKernels#dotRow} computes, up to float summation order; a row's result does not
  * depend on the thread or JIT tier that computes it (see {@link #sum}).
  *
- * <p>Widths are fixed once: {@code L} floats per vector (the preferred species when it holds 4, 8 or 16 floats).
+ * <p>Widths are fixed once: {@code L} floats per vector, the preferred species when it holds 4, 8 or 16 floats, or
+ * the width that the system property {@value #BITS_PROPERTY} names (128, 256 or 512 bits; read once, at class
+ * initialization: tests run every width on any machine; a species wider than the machine's runs, slowly, without
+ * intrinsics).
  * {@code L <= 16} divides 32, so quantized rows (whole blocks of 32 or 256) need no tail; float rows have a scalar
  * one. Q8_0 loads its codes as byte vectors of {@code G = max(L, 8)} lanes (8 bytes is the smallest vector shape),
  * each widened in {@code PARTS = G / L} parts; the other quantized types take L codes per step.
@@ -36,10 +39,9 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorKernels {
 
-    static final VectorSpecies<Float> F = switch (FloatVector.SPECIES_PREFERRED.length()) {
-        case 4, 8, 16 -> FloatVector.SPECIES_PREFERRED;
-        default -> FloatVector.SPECIES_256; // e.g. wide SVE: the code assumes 4 <= L <= 16
-    };
+    /** The system property that forces the fp32 vector width, in bits: 128, 256 or 512. */
+    static final String BITS_PROPERTY = "innerq.vector.bits";
+    static final VectorSpecies<Float> F = species(System.getProperty(BITS_PROPERTY), FloatVector.SPECIES_PREFERRED);
     static final int L = F.length();
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * L));
@@ -60,6 +62,23 @@ final class VectorKernels {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
 
     private VectorKernels() {
+    }
+
+    /** The fp32 species for a {@value #BITS_PROPERTY} value ({@code null}: the preferred one, if 4 <= L <= 16). */
+    static VectorSpecies<Float> species(String bits, VectorSpecies<Float> preferred) {
+        if (bits == null) {
+            return switch (preferred.length()) {
+                case 4, 8, 16 -> preferred;
+                default -> FloatVector.SPECIES_256; // e.g. wide SVE: the code assumes 4 <= L <= 16
+            };
+        }
+        return switch (bits.strip()) {
+            case "128" -> FloatVector.SPECIES_128;
+            case "256" -> FloatVector.SPECIES_256;
+            case "512" -> FloatVector.SPECIES_512;
+            default -> throw new IllegalArgumentException("-D%s=%s: the CPU kernels take 128, 256 or 512 (bits), or "
+                    .formatted(BITS_PROPERTY, bits) + "no value for the machine's preferred width");
+        };
     }
 
     /** {@code out[r] = w[r] . x} for rows {@code from .. to}; the type is switched on once per range. */

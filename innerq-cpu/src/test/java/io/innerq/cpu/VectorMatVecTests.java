@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
+import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -250,6 +251,16 @@ class VectorMatVecTests {
     void nameStatesWidthAndThreads() {
         assertThat(pair.name()).isEqualTo("vector-f32x" + L + "-2t");
         assertThat(single.name()).isEqualTo("vector-f32x" + L + "-1t");
+    }
+
+    @Test
+    void widthPropertyPicksTheSpecies() {
+        assertThat(VectorKernels.species("128", FloatVector.SPECIES_512)).isEqualTo(FloatVector.SPECIES_128);
+        assertThat(VectorKernels.species(" 512 ", FloatVector.SPECIES_256)).isEqualTo(FloatVector.SPECIES_512);
+        assertThat(VectorKernels.species(null, FloatVector.SPECIES_128)).isEqualTo(FloatVector.SPECIES_128);
+        assertThat(VectorKernels.species(null, FloatVector.SPECIES_64)).isEqualTo(FloatVector.SPECIES_256);
+        assertThatThrownBy(() -> VectorKernels.species("1024", FloatVector.SPECIES_256))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("innerq.vector.bits=1024");
     }
 
     @Test
