@@ -4,7 +4,6 @@ import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
-import io.innerq.tensor.ScalarKernels;
 import io.innerq.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -22,7 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Row dot products on the Vector API for every {@link io.innerq.tensor.GgmlType}, reading weights straight from the
  * tensor's segment (little-endian) and activations from a float[]. They compute what
  * {@link io.innerq.tensor.ScalarKernels#dotRow} computes, up to float summation order; a row's result does not
- * depend on the thread or JIT tier that computes it (see {@link #sum}).
+ * depend on the thread or JIT tier that computes it (see {@link #sum}), nor on whether it is batched
+ * ({@link BatchKernels} sums in the same order).
  *
  * <p>Widths are fixed once: {@code L} floats per vector, the preferred species when it holds 4, 8 or 16 floats, or
  * the width that the system property {@value #BITS_PROPERTY} names (128, 256 or 512 bits; read once, at class
@@ -126,65 +126,6 @@ final class VectorKernels {
         }
     }
 
-    /**
-     * {@code outs[i][r] = w[r] . xs[i]} for rows {@code from .. to} and {@code i < n}: each row is turned into floats
-     * once (F32 copied, F16 converted in-vector, block types dequantized by the scalar reference) and then meets
-     * every input.
-     */
-    static void rowsBatch(Tensor w, float[][] xs, float[][] outs, int n, int from, int to) {
-        MemorySegment data = w.data();
-        long rowBytes = w.rowBytes();
-        int cols = w.cols();
-        Scratch scratch = scratch(cols);
-        float[] row = scratch.row;
-        for (int r = from; r < to; r++) {
-            switch (w.type()) {
-                case F32 -> MemorySegment.copy(data, F32, r * rowBytes, row, 0, cols);
-                case F16 -> halvesToFloats(data, r * rowBytes, cols, row, scratch.halves);
-                default -> ScalarKernels.dequantizeRow(w, r, row, 0);
-            }
-            int i = 0;
-            for (; i + 4 <= n; i += 4) {
-                dot4(row, xs[i], xs[i + 1], xs[i + 2], xs[i + 3], cols, outs[i], outs[i + 1], outs[i + 2],
-                        outs[i + 3], r);
-            }
-            for (; i < n; i++) {
-                outs[i][r] = dot(row, xs[i], cols);
-            }
-        }
-    }
-
-    /** Four dot products of one row: each row vector is loaded once for four inputs. */
-    private static void dot4(float[] a, float[] b0, float[] b1, float[] b2, float[] b3, int n,
-                             float[] o0, float[] o1, float[] o2, float[] o3, int r) {
-        FloatVector s0 = FloatVector.zero(F);
-        FloatVector s1 = s0;
-        FloatVector s2 = s0;
-        FloatVector s3 = s0;
-        int c = 0;
-        for (; c + L <= n; c += L) {
-            FloatVector v = FloatVector.fromArray(F, a, c);
-            s0 = v.fma(FloatVector.fromArray(F, b0, c), s0);
-            s1 = v.fma(FloatVector.fromArray(F, b1, c), s1);
-            s2 = v.fma(FloatVector.fromArray(F, b2, c), s2);
-            s3 = v.fma(FloatVector.fromArray(F, b3, c), s3);
-        }
-        float t0 = sum(s0);
-        float t1 = sum(s1);
-        float t2 = sum(s2);
-        float t3 = sum(s3);
-        for (; c < n; c++) {
-            t0 += a[c] * b0[c];
-            t1 += a[c] * b1[c];
-            t2 += a[c] * b2[c];
-            t3 += a[c] * b3[c];
-        }
-        o0[r] = t0;
-        o1[r] = t1;
-        o2[r] = t2;
-        o3[r] = t3;
-    }
-
     /** {@code a[0..n) . b[0..n)} with four accumulators. */
     static float dot(float[] a, float[] b, int n) {
         FloatVector a0 = FloatVector.zero(F);
@@ -259,17 +200,21 @@ final class VectorKernels {
         }
     }
 
-    /** A thread's scratch for one fp16 row. */
-    private record Scratch(float[] row, short[] halves) {
+    /** A thread's scratch for one row: floats, fp16 halves, and block scales ({@link BatchKernels}). */
+    record Scratch(float[] row, short[] halves, float[] scales, float[] mins) {
     }
 
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(() -> new Scratch(new float[0], new short[0]));
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(() -> scratchOf(0));
+
+    private static Scratch scratchOf(int cols) {
+        return new Scratch(new float[cols], new short[cols], new float[cols / 16], new float[cols / 32]);
+    }
 
     /** This thread's scratch for rows of {@code cols}; allocates only when a wider row first appears. */
-    private static Scratch scratch(int cols) {
+    static Scratch scratch(int cols) {
         Scratch s = SCRATCH.get();
         if (s.row.length < cols) {
-            s = new Scratch(new float[cols], new short[cols]);
+            s = scratchOf(cols);
             SCRATCH.set(s);
         }
         return s;
@@ -493,7 +438,7 @@ final class VectorKernels {
      * {@code low}; {@code j >= 4} is the low nibble of byte j - 4 of {@code nibbles} with the top 2 bits of byte
      * j - 4 of {@code low} above it. Scales pass (q0, q2), mins (q1, q2 >>> 4).
      */
-    private static int q4kScale(int low, int nibbles, int j) {
+    static int q4kScale(int low, int nibbles, int j) {
         if (j < 4) {
             return (low >>> 8 * j) & 63;
         }
@@ -545,5 +490,107 @@ final class VectorKernels {
     /** Signed Q6_K codes: per byte, {@code (nibbles & 0xF | high & 0x30) - 32}. */
     private static long q6k(long nibbles, long high) {
         return subBytes(nibbles & NIBBLES | high & 0x3030_3030_3030_3030L, 0x2020_2020_2020_2020L);
+    }
+
+    // ---- Decoders for BatchKernels: the loads and unpacking of the kernels above, stored as exact floats ----
+
+    /** BF16 weights of the row at byte {@code row} into {@code q[cols]}. */
+    static void decodeBF16(MemorySegment w, long row, int cols, float[] q) {
+        int c = 0;
+        for (; c + L <= cols; c += L) {
+            bf16(w, row, c).intoArray(q, c);
+        }
+        for (; c < cols; c++) {
+            q[c] = Float.intBitsToFloat(w.get(I16, row + 2L * c) << 16);
+        }
+    }
+
+    /** A Q8_0 row: codes into {@code q[cols]}, block scales into {@code d[cols / 32]}. */
+    static void decodeQ8_0(MemorySegment w, long row, int cols, float[] q, float[] d) {
+        for (int b = 0; b < cols / 32; b++) {
+            long block = row + 34L * b;
+            d[b] = f16(w, block);
+            for (int j = 0; j < 32; j += G) {
+                ByteVector c = codes(w, block + 2 + j);
+                ((FloatVector) c.castShape(F, 0)).intoArray(q, 32 * b + j);
+                if (PARTS == 2) {
+                    ((FloatVector) c.castShape(F, 1)).intoArray(q, 32 * b + j + L);
+                }
+            }
+        }
+    }
+
+    /** A Q4_0 row: codes minus 8 into {@code q[cols]} in element order, block scales into {@code d[cols / 32]}. */
+    static void decodeQ4_0(MemorySegment w, long row, int cols, float[] q, float[] d) {
+        for (int b = 0; b < cols / 32; b++) {
+            long block = row + 18L * b;
+            d[b] = f16(w, block);
+            for (int j = 0; j < 16; j += L) {
+                ((FloatVector) nibbles(w, block + 2 + j, 0, 8).castShape(F, 0)).intoArray(q, 32 * b + j);
+                ((FloatVector) nibbles(w, block + 2 + j, 1, 8).castShape(F, 0)).intoArray(q, 32 * b + 16 + j);
+            }
+        }
+    }
+
+    /**
+     * A Q4_K row: codes into {@code q[cols]} in element order; per sub-block j of block b, {@code d * scale(j)} into
+     * {@code ds[8b + j]} and {@code dmin * min(j)} into {@code ms[8b + j]} ({@code [cols / 32]} each).
+     */
+    static void decodeQ4_K(MemorySegment w, long row, int cols, float[] q, float[] ds, float[] ms) {
+        for (int b = 0; b < cols / 256; b++) {
+            long block = row + 144L * b;
+            long head = w.get(I64, block);
+            long tail = w.get(I64, block + 8);
+            float d = Float.float16ToFloat((short) head);
+            float dmin = Float.float16ToFloat((short) (head >>> 16));
+            int q0 = (int) (head >>> 32);
+            int q1 = (int) tail;
+            int q2 = (int) (tail >>> 32);
+            for (int j = 0; j < 8; j++) {
+                ds[8 * b + j] = d * q4kScale(q0, q2, j);
+                ms[8 * b + j] = dmin * q4kScale(q1, q2 >>> 4, j);
+            }
+            for (int chunk = 0; chunk < 4; chunk++) {
+                long qs = block + 16 + 32L * chunk;
+                int x0 = 256 * b + 64 * chunk;
+                for (int l = 0; l < 32; l += L) {
+                    ((FloatVector) nibbles(w, qs + l, 0, 0).castShape(F, 0)).intoArray(q, x0 + l);
+                    ((FloatVector) nibbles(w, qs + l, 1, 0).castShape(F, 0)).intoArray(q, x0 + 32 + l);
+                }
+            }
+        }
+    }
+
+    /**
+     * A Q6_K row: signed codes into {@code q[cols]} in element order; {@code d * scales[i]} into {@code s[16b + i]}
+     * ({@code [cols / 16]}).
+     */
+    static void decodeQ6_K(MemorySegment w, long row, int cols, float[] q, float[] s) {
+        for (int b = 0; b < cols / 256; b++) {
+            long block = row + 210L * b;
+            float d = f16(w, block + 208);
+            for (int i = 0; i < 16; i++) {
+                s[16 * b + i] = d * w.get(ValueLayout.JAVA_BYTE, block + 192 + i);
+            }
+            for (int half = 0; half < 2; half++) {
+                long ql = block + 64L * half;
+                long qh = block + 128 + 32L * half;
+                int x0 = 256 * b + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    long a = word(w, ql + l);
+                    long c = word(w, ql + l + 32);
+                    long h = word(w, qh + l);
+                    long a2 = word2(w, ql + l);
+                    long c2 = word2(w, ql + l + 32);
+                    long h2 = word2(w, qh + l);
+                    int xl = x0 + l;
+                    ((FloatVector) bytes(q6k(a, h << 4), q6k(a2, h2 << 4)).castShape(F, 0)).intoArray(q, xl);
+                    ((FloatVector) bytes(q6k(c, h << 2), q6k(c2, h2 << 2)).castShape(F, 0)).intoArray(q, xl + 32);
+                    ((FloatVector) bytes(q6k(a >>> 4, h), q6k(a2 >>> 4, h2)).castShape(F, 0)).intoArray(q, xl + 64);
+                    ((FloatVector) bytes(q6k(c >>> 4, h >>> 2), q6k(c2 >>> 4, h2 >>> 2)).castShape(F, 0))
+                            .intoArray(q, xl + 96);
+                }
+            }
+        }
     }
 }
