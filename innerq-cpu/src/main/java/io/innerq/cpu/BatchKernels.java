@@ -57,16 +57,17 @@ final class BatchKernels {
             }
             int i = 0;
             for (; i + 2 <= n; i += 2) {
-                dot(row, xs[i], xs[i + 1], cols, outs, i, r);
+                dot(row, xs[i], xs[i + 1], cols, outs, i, r, scratch.lanes());
             }
             for (; i < n; i++) {
-                outs[i][r] = VectorKernels.dot(row, xs[i], cols);
+                outs[i][r] = VectorKernels.dot(row, xs[i], cols, scratch.lanes());
             }
         }
     }
 
     /** {@link VectorKernels#dot} for two inputs at once, each row vector loaded once: {@code outs[i, i + 1][r]}. */
-    private static void dot(float[] a, float[] x0, float[] x1, int n, float[][] outs, int i, int r) {
+    private static void dot(float[] a, float[] x0, float[] x1, int n, float[][] outs, int i, int r,
+                            float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -95,8 +96,10 @@ final class BatchKernels {
             a0 = v.fma(FloatVector.fromArray(F, x0, c), a0);
             b0 = v.fma(FloatVector.fromArray(F, x1, c), b0);
         }
-        float s0 = VectorKernels.sum(a0.add(a1).add(a2.add(a3)));
-        float s1 = VectorKernels.sum(b0.add(b1).add(b2.add(b3)));
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float s0 = VectorKernels.sum(lanes);
+        b0.add(b1).add(b2.add(b3)).intoArray(lanes, 0);
+        float s1 = VectorKernels.sum(lanes);
         for (; c < n; c++) {
             s0 += a[c] * x0[c];
             s1 += a[c] * x1[c];
@@ -108,14 +111,17 @@ final class BatchKernels {
     private static void q8_0Rows(Tensor w, float[][] xs, float[][] outs, int n, int from, int to,
                                  VectorKernels.Scratch scratch) {
         int cols = w.cols();
+        float[] q = scratch.row();
+        float[] d = scratch.scales();
+        float[] lanes = scratch.lanes();
         for (int r = from; r < to; r++) {
-            VectorKernels.decodeQ8_0(w.data(), r * w.rowBytes(), cols, scratch.row(), scratch.scales());
+            VectorKernels.decodeQ8_0(w.data(), r * w.rowBytes(), cols, q, d);
             int i = 0;
             for (; i + 4 <= n; i += 4) {
-                dotQ8_0(scratch.row(), scratch.scales(), xs[i], xs[i + 1], xs[i + 2], xs[i + 3], cols, outs, i, r);
+                dotQ8_0(q, d, xs[i], xs[i + 1], xs[i + 2], xs[i + 3], cols, outs, i, r, lanes);
             }
             for (; i < n; i++) {
-                outs[i][r] = dotQ8_0(scratch.row(), scratch.scales(), xs[i], cols);
+                outs[i][r] = dotQ8_0(q, d, xs[i], cols, lanes);
             }
         }
     }
@@ -123,14 +129,17 @@ final class BatchKernels {
     private static void q4_0Rows(Tensor w, float[][] xs, float[][] outs, int n, int from, int to,
                                  VectorKernels.Scratch scratch) {
         int cols = w.cols();
+        float[] q = scratch.row();
+        float[] d = scratch.scales();
+        float[] lanes = scratch.lanes();
         for (int r = from; r < to; r++) {
-            VectorKernels.decodeQ4_0(w.data(), r * w.rowBytes(), cols, scratch.row(), scratch.scales());
+            VectorKernels.decodeQ4_0(w.data(), r * w.rowBytes(), cols, q, d);
             int i = 0;
             for (; i + 4 <= n; i += 4) {
-                dotQ4_0(scratch.row(), scratch.scales(), xs[i], xs[i + 1], xs[i + 2], xs[i + 3], cols, outs, i, r);
+                dotQ4_0(q, d, xs[i], xs[i + 1], xs[i + 2], xs[i + 3], cols, outs, i, r, lanes);
             }
             for (; i < n; i++) {
-                outs[i][r] = dotQ4_0(scratch.row(), scratch.scales(), xs[i], cols);
+                outs[i][r] = dotQ4_0(q, d, xs[i], cols, lanes);
             }
         }
     }
@@ -138,14 +147,18 @@ final class BatchKernels {
     private static void q4_KRows(Tensor w, float[][] xs, float[][] outs, int n, int from, int to,
                                  VectorKernels.Scratch scratch) {
         int cols = w.cols();
+        float[] q = scratch.row();
+        float[] ds = scratch.scales();
+        float[] ms = scratch.mins();
+        float[] lanes = scratch.lanes();
         for (int r = from; r < to; r++) {
-            VectorKernels.decodeQ4_K(w.data(), r * w.rowBytes(), cols, scratch.row(), scratch.scales(), scratch.mins());
+            VectorKernels.decodeQ4_K(w.data(), r * w.rowBytes(), cols, q, ds, ms);
             int i = 0;
             for (; i + 2 <= n; i += 2) {
-                dotQ4_K(scratch.row(), scratch.scales(), scratch.mins(), xs[i], xs[i + 1], cols, outs, i, r);
+                dotQ4_K(q, ds, ms, xs[i], xs[i + 1], cols, outs, i, r, lanes);
             }
             for (; i < n; i++) {
-                outs[i][r] = dotQ4_K(scratch.row(), scratch.scales(), scratch.mins(), xs[i], cols);
+                outs[i][r] = dotQ4_K(q, ds, ms, xs[i], cols, lanes);
             }
         }
     }
@@ -153,10 +166,13 @@ final class BatchKernels {
     private static void q6_KRows(Tensor w, float[][] xs, float[][] outs, int n, int from, int to,
                                  VectorKernels.Scratch scratch) {
         int cols = w.cols();
+        float[] q = scratch.row();
+        float[] s = scratch.scales();
+        float[] lanes = scratch.lanes();
         for (int r = from; r < to; r++) {
-            VectorKernels.decodeQ6_K(w.data(), r * w.rowBytes(), cols, scratch.row(), scratch.scales());
+            VectorKernels.decodeQ6_K(w.data(), r * w.rowBytes(), cols, q, s);
             for (int i = 0; i < n; i++) {
-                outs[i][r] = dotQ6_K(scratch.row(), scratch.scales(), xs[i], cols);
+                outs[i][r] = dotQ6_K(q, s, xs[i], cols, lanes);
             }
         }
     }
@@ -164,7 +180,7 @@ final class BatchKernels {
     // ---- Q8_0: codes int8 [cols], d fp16 [cols / 32] ----
 
     /** {@link VectorKernels#dotQ8_0}'s sums: per block, the codes' chunks in order, then one fma by d. */
-    private static float dotQ8_0(float[] q, float[] d, float[] x, int cols) {
+    private static float dotQ8_0(float[] q, float[] d, float[] x, int cols, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < cols / 32; b++) {
             int xb = 32 * b;
@@ -174,12 +190,13 @@ final class BatchKernels {
             }
             acc = sum.fma(FloatVector.broadcast(F, d[b]), acc);
         }
-        return VectorKernels.sum(acc);
+        acc.intoArray(lanes, 0);
+        return VectorKernels.sum(lanes);
     }
 
     /** {@link #dotQ8_0} for four inputs at once, each code vector loaded once: {@code outs[i .. i + 3][r]}. */
     private static void dotQ8_0(float[] q, float[] d, float[] x0, float[] x1, float[] x2, float[] x3, int cols,
-                                float[][] outs, int i, int r) {
+                                float[][] outs, int i, int r, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -203,16 +220,20 @@ final class BatchKernels {
             a2 = s2.fma(db, a2);
             a3 = s3.fma(db, a3);
         }
-        outs[i][r] = VectorKernels.sum(a0);
-        outs[i + 1][r] = VectorKernels.sum(a1);
-        outs[i + 2][r] = VectorKernels.sum(a2);
-        outs[i + 3][r] = VectorKernels.sum(a3);
+        a0.intoArray(lanes, 0);
+        outs[i][r] = VectorKernels.sum(lanes);
+        a1.intoArray(lanes, 0);
+        outs[i + 1][r] = VectorKernels.sum(lanes);
+        a2.intoArray(lanes, 0);
+        outs[i + 2][r] = VectorKernels.sum(lanes);
+        a3.intoArray(lanes, 0);
+        outs[i + 3][r] = VectorKernels.sum(lanes);
     }
 
     // ---- Q4_0: codes (nibble - 8) [cols], in element order; d fp16 [cols / 32] ----
 
     /** {@link VectorKernels#dotQ4_0}'s sums: per block, L low codes then L high codes, then one fma by d. */
-    private static float dotQ4_0(float[] q, float[] d, float[] x, int cols) {
+    private static float dotQ4_0(float[] q, float[] d, float[] x, int cols, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < cols / 32; b++) {
             int xb = 32 * b;
@@ -223,12 +244,13 @@ final class BatchKernels {
             }
             acc = sum.fma(FloatVector.broadcast(F, d[b]), acc);
         }
-        return VectorKernels.sum(acc);
+        acc.intoArray(lanes, 0);
+        return VectorKernels.sum(lanes);
     }
 
     /** {@link #dotQ4_0} for four inputs at once, each code vector loaded once: {@code outs[i .. i + 3][r]}. */
     private static void dotQ4_0(float[] q, float[] d, float[] x0, float[] x1, float[] x2, float[] x3, int cols,
-                                float[][] outs, int i, int r) {
+                                float[][] outs, int i, int r, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -259,16 +281,20 @@ final class BatchKernels {
             a2 = s2.fma(db, a2);
             a3 = s3.fma(db, a3);
         }
-        outs[i][r] = VectorKernels.sum(a0);
-        outs[i + 1][r] = VectorKernels.sum(a1);
-        outs[i + 2][r] = VectorKernels.sum(a2);
-        outs[i + 3][r] = VectorKernels.sum(a3);
+        a0.intoArray(lanes, 0);
+        outs[i][r] = VectorKernels.sum(lanes);
+        a1.intoArray(lanes, 0);
+        outs[i + 1][r] = VectorKernels.sum(lanes);
+        a2.intoArray(lanes, 0);
+        outs[i + 2][r] = VectorKernels.sum(lanes);
+        a3.intoArray(lanes, 0);
+        outs[i + 3][r] = VectorKernels.sum(lanes);
     }
 
     // ---- Q4_K: codes (nibbles) [cols]; d * scale and dmin * min per sub-block of 32 [cols / 32] ----
 
     /** {@link VectorKernels#dotQ4_K}'s sums: code and input sums per sub-block, scaled by fmas, mins apart. */
-    private static float dotQ4_K(float[] q, float[] ds, float[] ms, float[] x, int cols) {
+    private static float dotQ4_K(float[] q, float[] ds, float[] ms, float[] x, int cols, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         FloatVector mins = FloatVector.zero(F);
         for (int b = 0; b < cols / 256; b++) {
@@ -293,12 +319,13 @@ final class BatchKernels {
                 mins = xHi.fma(FloatVector.broadcast(F, ms[j + 1]), mins);
             }
         }
-        return VectorKernels.sum(acc.sub(mins));
+        acc.sub(mins).intoArray(lanes, 0);
+        return VectorKernels.sum(lanes);
     }
 
     /** {@link #dotQ4_K} for two inputs at once, each code vector loaded once: {@code outs[i, i + 1][r]}. */
     private static void dotQ4_K(float[] q, float[] ds, float[] ms, float[] x0, float[] x1, int cols,
-                                float[][] outs, int i, int r) {
+                                float[][] outs, int i, int r, float[] lanes) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
         FloatVector mins0 = acc0;
@@ -343,8 +370,10 @@ final class BatchKernels {
                 mins1 = xHi1.fma(mHi, xLo1.fma(mLo, mins1));
             }
         }
-        outs[i][r] = VectorKernels.sum(acc0.sub(mins0));
-        outs[i + 1][r] = VectorKernels.sum(acc1.sub(mins1));
+        acc0.sub(mins0).intoArray(lanes, 0);
+        outs[i][r] = VectorKernels.sum(lanes);
+        acc1.sub(mins1).intoArray(lanes, 0);
+        outs[i + 1][r] = VectorKernels.sum(lanes);
     }
 
     // ---- Q6_K: codes (6-bit - 32) [cols], in element order; d * scale per 16 elements [cols / 16] ----
@@ -353,7 +382,7 @@ final class BatchKernels {
      * {@link VectorKernels#dotQ6_K}'s sums: four accumulators (one per 32-element quarter of a half), each step
      * {@code acc + (codes * x) * scale}. Scale {@code 16b + 8 half + 2k + l / 16} is element {@code l + 32k}'s.
      */
-    private static float dotQ6_K(float[] q, float[] s, float[] x, int cols) {
+    private static float dotQ6_K(float[] q, float[] s, float[] x, int cols, float[] lanes) {
         FloatVector acc1 = FloatVector.zero(F);
         FloatVector acc2 = acc1;
         FloatVector acc3 = acc1;
@@ -376,6 +405,7 @@ final class BatchKernels {
                 }
             }
         }
-        return VectorKernels.sum(acc1.add(acc2).add(acc3.add(acc4)));
+        acc1.add(acc2).add(acc3.add(acc4)).intoArray(lanes, 0);
+        return VectorKernels.sum(lanes);
     }
 }

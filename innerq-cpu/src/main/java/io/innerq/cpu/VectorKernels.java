@@ -14,7 +14,6 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -86,48 +85,49 @@ final class VectorKernels {
         MemorySegment data = w.data();
         long rowBytes = w.rowBytes();
         int cols = w.cols();
+        Scratch scratch = scratch(cols);
+        float[] lanes = scratch.lanes;
         switch (w.type()) {
             case F32 -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotF32(data, r * rowBytes, x, cols);
+                    out[r] = dotF32(data, r * rowBytes, x, cols, lanes);
                 }
             }
             case F16 -> {
-                Scratch scratch = scratch(cols);
                 for (int r = from; r < to; r++) {
-                    out[r] = dotF16(data, r * rowBytes, x, cols, scratch.row, scratch.halves);
+                    out[r] = dotF16(data, r * rowBytes, x, cols, scratch.row, scratch.halves, lanes);
                 }
             }
             case BF16 -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotBF16(data, r * rowBytes, x, cols);
+                    out[r] = dotBF16(data, r * rowBytes, x, cols, lanes);
                 }
             }
             case Q8_0 -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotQ8_0(data, r * rowBytes, x, cols);
+                    out[r] = dotQ8_0(data, r * rowBytes, x, cols, lanes);
                 }
             }
             case Q4_0 -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotQ4_0(data, r * rowBytes, x, cols);
+                    out[r] = dotQ4_0(data, r * rowBytes, x, cols, lanes);
                 }
             }
             case Q4_K -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotQ4_K(data, r * rowBytes, x, cols);
+                    out[r] = dotQ4_K(data, r * rowBytes, x, cols, lanes);
                 }
             }
             case Q6_K -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotQ6_K(data, r * rowBytes, x, cols);
+                    out[r] = dotQ6_K(data, r * rowBytes, x, cols, lanes);
                 }
             }
         }
     }
 
     /** {@code a[0..n) . b[0..n)} with four accumulators. */
-    static float dot(float[] a, float[] b, int n) {
+    static float dot(float[] a, float[] b, int n, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -142,7 +142,8 @@ final class VectorKernels {
         for (; c + L <= n; c += L) {
             a0 = FloatVector.fromArray(F, a, c).fma(FloatVector.fromArray(F, b, c), a0);
         }
-        float sum = sum(a0.add(a1).add(a2.add(a3)));
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float sum = sum(lanes);
         for (; c < n; c++) {
             sum += a[c] * b[c];
         }
@@ -151,7 +152,7 @@ final class VectorKernels {
 
     // ---- float rows: four accumulators, then one vector at a time, then a scalar tail ----
 
-    static float dotF32(MemorySegment w, long row, float[] x, int cols) {
+    static float dotF32(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -166,7 +167,8 @@ final class VectorKernels {
         for (; c + L <= cols; c += L) {
             a0 = f32(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
         }
-        float sum = sum(a0.add(a1).add(a2.add(a3)));
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float sum = sum(lanes);
         for (; c < cols; c++) {
             sum += w.get(F32, row + 4L * c) * x[c];
         }
@@ -181,9 +183,10 @@ final class VectorKernels {
      * @param row    scratch, {@code float[>= cols]}
      * @param halves scratch, {@code short[>= cols]}
      */
-    static float dotF16(MemorySegment w, long offset, float[] x, int cols, float[] row, short[] halves) {
+    static float dotF16(MemorySegment w, long offset, float[] x, int cols, float[] row, short[] halves,
+                       float[] lanes) {
         halvesToFloats(w, offset, cols, row, halves);
-        return dot(row, x, cols);
+        return dot(row, x, cols, lanes);
     }
 
     /** Converts {@code cols} fp16 values at {@code offset} into {@code row}, through {@code halves}. */
@@ -200,14 +203,14 @@ final class VectorKernels {
         }
     }
 
-    /** A thread's scratch for one row: floats, fp16 halves, and block scales ({@link BatchKernels}). */
-    record Scratch(float[] row, short[] halves, float[] scales, float[] mins) {
+    /** A thread's scratch for one row: floats, fp16 halves, block scales ({@link BatchKernels}), lanes to sum. */
+    record Scratch(float[] row, short[] halves, float[] scales, float[] mins, float[] lanes) {
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(() -> scratchOf(0));
 
     private static Scratch scratchOf(int cols) {
-        return new Scratch(new float[cols], new short[cols], new float[cols / 16], new float[cols / 32]);
+        return new Scratch(new float[cols], new short[cols], new float[cols / 16], new float[cols / 32], new float[L]);
     }
 
     /** This thread's scratch for rows of {@code cols}; allocates only when a wider row first appears. */
@@ -220,7 +223,7 @@ final class VectorKernels {
         return s;
     }
 
-    static float dotBF16(MemorySegment w, long row, float[] x, int cols) {
+    static float dotBF16(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -235,33 +238,31 @@ final class VectorKernels {
         for (; c + L <= cols; c += L) {
             a0 = bf16(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
         }
-        float sum = sum(a0.add(a1).add(a2.add(a3)));
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float sum = sum(lanes);
         for (; c < cols; c++) {
             sum += Float.intBitsToFloat(w.get(I16, row + 2L * c) << 16) * x[c];
         }
         return sum;
     }
 
-    // Rotations by half, quarter, ... of the lanes, for sum().
-    private static final VectorShuffle<Float> ROT8 = VectorShuffle.fromOp(F, i -> (i + 8) & (L - 1));
-    private static final VectorShuffle<Float> ROT4 = VectorShuffle.fromOp(F, i -> (i + 4) & (L - 1));
-    private static final VectorShuffle<Float> ROT2 = VectorShuffle.fromOp(F, i -> (i + 2) & (L - 1));
-    private static final VectorShuffle<Float> ROT1 = VectorShuffle.fromOp(F, i -> (i + 1) & (L - 1));
-
     /**
-     * The sum of the lanes as a fixed tree of rotations and adds. {@code reduceLanes(ADD)} leaves the order open, and
-     * C2 and the interpreter do differ; a fixed order makes a row's result independent of the thread that ran it and
-     * of the JIT tier.
+     * The sum of a vector's lanes, stored at {@code lanes[0, L)}, as a fixed tree: {@code v_i + v_(i + h)} for
+     * h = L/2, L/4, ..., 1 (for L = 8: {@code ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))}).
+     * {@code reduceLanes(ADD)} leaves the order open, and C2 and the interpreter do differ; a fixed order makes a
+     * row's result independent of the thread that ran it and of the JIT tier. Kernels store their accumulator
+     * ({@code intoArray}) and call this with scalars only: a helper that takes a vector boxes it wherever C2 does not
+     * inline the call (a cold call site, or a kernel past its node budget, as Q6_K's at 16 lanes). As fast as
+     * rotations here.
      */
-    static float sum(FloatVector v) {
-        if (L >= 16) {
-            v = v.add(v.rearrange(ROT8));
-        }
-        if (L >= 8) {
-            v = v.add(v.rearrange(ROT4));
-        }
-        v = v.add(v.rearrange(ROT2));
-        return v.add(v.rearrange(ROT1)).lane(0);
+    static float sum(float[] lanes) {
+        float[] a = lanes;
+        return switch (L) {
+            case 4 -> (a[0] + a[2]) + (a[1] + a[3]);
+            case 8 -> ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+            default -> (((a[0] + a[8]) + (a[4] + a[12])) + ((a[2] + a[10]) + (a[6] + a[14])))
+                    + (((a[1] + a[9]) + (a[5] + a[13])) + ((a[3] + a[11]) + (a[7] + a[15])));
+        };
     }
 
     /** L f32 weights from column {@code c} of the row at byte {@code row}. */
@@ -301,7 +302,7 @@ final class VectorKernels {
 
     // ---- Q8_0: 34-byte blocks of fp16 d, int8 qs[32]; sum per block, scale once ----
 
-    static float dotQ8_0(MemorySegment w, long row, float[] x, int cols) {
+    static float dotQ8_0(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < cols / 32; b++) {
             long block = row + 34L * b;
@@ -316,7 +317,8 @@ final class VectorKernels {
             }
             acc = sum.fma(FloatVector.broadcast(F, f16(w, block)), acc);
         }
-        return sum(acc);
+        acc.intoArray(lanes, 0);
+        return sum(lanes);
     }
 
     // ---- Codes assembled in general-purpose registers ----
@@ -379,7 +381,7 @@ final class VectorKernels {
 
     // ---- Q4_0: 18-byte blocks of fp16 d, qs[16]; low nibbles are elements 0..15, high nibbles 16..31 ----
 
-    static float dotQ4_0(MemorySegment w, long row, float[] x, int cols) {
+    static float dotQ4_0(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < cols / 32; b++) {
             long block = row + 18L * b;
@@ -391,14 +393,15 @@ final class VectorKernels {
             }
             acc = sum.fma(FloatVector.broadcast(F, f16(w, block)), acc);
         }
-        return sum(acc);
+        acc.intoArray(lanes, 0);
+        return sum(lanes);
     }
 
     // ---- Q4_K: 144-byte blocks of fp16 d, fp16 dmin, scales[12], qs[128]; 8 sub-blocks of 32 ----
     // Sub-block j: w = d * scale(j) * q - dmin * min(j), so w . x = d * scale(j) * (q . x) - dmin * min(j) * sum(x).
     // The 64 elements of chunk c are sub-blocks 2c (low nibbles of qs[32c ..]) and 2c + 1 (high nibbles).
 
-    static float dotQ4_K(MemorySegment w, long row, float[] x, int cols) {
+    static float dotQ4_K(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);  // sum over sub-blocks of d * scale * (q . x)
         FloatVector mins = FloatVector.zero(F); // sum over sub-blocks of dmin * min * sum(x)
         for (int b = 0; b < cols / 256; b++) {
@@ -430,7 +433,8 @@ final class VectorKernels {
                 mins = xHi.fma(FloatVector.broadcast(F, dmin * q4kScale(q1, q2 >>> 4, j + 1)), mins);
             }
         }
-        return sum(acc.sub(mins));
+        acc.sub(mins).intoArray(lanes, 0);
+        return sum(lanes);
     }
 
     /**
@@ -451,7 +455,7 @@ final class VectorKernels {
     // code (nibble | (qh[l] >> 2k & 3) << 4) - 32 with nibbles: low of ql[l], low of ql[l + 32], high of ql[l], high
     // of ql[l + 32]. Element l + 32k has scale index l / 16 + 2k, constant over a step of L <= 16 positions.
 
-    static float dotQ6_K(MemorySegment w, long row, float[] x, int cols) {
+    static float dotQ6_K(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector acc1 = FloatVector.zero(F); // one accumulator per k, for independent chains
         FloatVector acc2 = acc1;
         FloatVector acc3 = acc1;
@@ -484,7 +488,8 @@ final class VectorKernels {
                 }
             }
         }
-        return sum(acc1.add(acc2).add(acc3.add(acc4)));
+        acc1.add(acc2).add(acc3.add(acc4)).intoArray(lanes, 0);
+        return sum(lanes);
     }
 
     /** Signed Q6_K codes: per byte, {@code (nibbles & 0xF | high & 0x30) - 32}. */

@@ -205,7 +205,7 @@ class VectorMatVecTests {
         float[] x = new float[65536];
         for (int h = 0; h < 65536; h += 997) {
             x[h] = 1f;
-            float dot = VectorKernels.dotF16(bytes, 0, x, 65536, row, new short[65536]);
+            float dot = VectorKernels.dotF16(bytes, 0, x, 65536, row, new short[65536], new float[L]);
             x[h] = 0f;
             float expected = Float.float16ToFloat((short) h);
             for (int c = 0; c < 65536; c += 4099) {
