@@ -4,7 +4,6 @@ import jdk.incubator.vector.FloatVector;
 
 import static io.innerq.cpu.Lanes.F;
 import static io.innerq.cpu.Lanes.L;
-import static jdk.incubator.vector.VectorOperators.ADD;
 
 /**
  * Attention kernels over fp32 rows (the fp32 cache, prompts, sinks and windows, tiles converted from fp16 or q8_0),
@@ -75,14 +74,26 @@ final class DenseKernels {
                 a3 = x.fma(w, a3);
                 b3 = y.fma(w, b3);
             }
-            float r0 = a0.reduceLanes(ADD);
-            float r1 = a1.reduceLanes(ADD);
-            float r2 = a2.reduceLanes(ADD);
-            float r3 = a3.reduceLanes(ADD);
-            float u0 = b0.reduceLanes(ADD);
-            float u1 = b1.reduceLanes(ADD);
-            float u2 = b2.reduceLanes(ADD);
-            float u3 = b3.reduceLanes(ADD);
+            // Lanes.sums(a0, a1, a2, a3), written out: a call that C2 leaves out of line boxes its vectors
+            FloatVector raH = a0.blend(a1, Lanes.HIGH).add(a1.blend(a0, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector raK = a2.blend(a3, Lanes.HIGH).add(a3.blend(a2, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector raQ = raH.blend(raK, Lanes.ODD_PAIRS)
+                    .add(raK.blend(raH, Lanes.ODD_PAIRS).rearrange(Lanes.SWAP2));
+            FloatVector ra = raQ.add(raQ.rearrange(Lanes.SWAP1)); // in lanes 0, 4, 2, 6
+            // Lanes.sums(b0, b1, b2, b3), written out: a call that C2 leaves out of line boxes its vectors
+            FloatVector ubH = b0.blend(b1, Lanes.HIGH).add(b1.blend(b0, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector ubK = b2.blend(b3, Lanes.HIGH).add(b3.blend(b2, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector ubQ = ubH.blend(ubK, Lanes.ODD_PAIRS)
+                    .add(ubK.blend(ubH, Lanes.ODD_PAIRS).rearrange(Lanes.SWAP2));
+            FloatVector ub = ubQ.add(ubQ.rearrange(Lanes.SWAP1)); // in lanes 0, 4, 2, 6
+            float r0 = ra.lane(0);
+            float r1 = ra.lane(4);
+            float r2 = ra.lane(2);
+            float r3 = ra.lane(6);
+            float u0 = ub.lane(0);
+            float u1 = ub.lane(4);
+            float u2 = ub.lane(2);
+            float u3 = ub.lane(6);
             for (int c = vectorEnd; c < hd; c++) {
                 float x = k[ko + c];
                 float y = k[ko2 + c];
@@ -117,10 +128,16 @@ final class DenseKernels {
                 a2 = x.fma(FloatVector.fromArray(F, q, q2 + c), a2);
                 a3 = x.fma(FloatVector.fromArray(F, q, q3 + c), a3);
             }
-            float r0 = a0.reduceLanes(ADD);
-            float r1 = a1.reduceLanes(ADD);
-            float r2 = a2.reduceLanes(ADD);
-            float r3 = a3.reduceLanes(ADD);
+            // Lanes.sums(a0, a1, a2, a3), written out: a call that C2 leaves out of line boxes its vectors
+            FloatVector raH = a0.blend(a1, Lanes.HIGH).add(a1.blend(a0, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector raK = a2.blend(a3, Lanes.HIGH).add(a3.blend(a2, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector raQ = raH.blend(raK, Lanes.ODD_PAIRS)
+                    .add(raK.blend(raH, Lanes.ODD_PAIRS).rearrange(Lanes.SWAP2));
+            FloatVector ra = raQ.add(raQ.rearrange(Lanes.SWAP1)); // in lanes 0, 4, 2, 6
+            float r0 = ra.lane(0);
+            float r1 = ra.lane(4);
+            float r2 = ra.lane(2);
+            float r3 = ra.lane(6);
             for (int c = vectorEnd; c < hd; c++) {
                 float x = k[ko + c];
                 r0 += x * q[q0 + c];

@@ -3,6 +3,7 @@ package io.innerq.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import static jdk.incubator.vector.VectorOperators.ASHR;
@@ -44,6 +45,39 @@ final class Lanes {
     private static final VectorMask<Integer> HIGH_HALF = VectorMask.fromLong(I, 0xF0);
 
     private Lanes() {
+    }
+
+    // For the sums of four vectors at once (sums): high halves, lanes 2, 3, 6, 7, and lane swaps.
+    static final VectorMask<Float> HIGH = VectorMask.fromLong(F, 0xF0);
+    static final VectorMask<Float> ODD_PAIRS = VectorMask.fromLong(F, 0xCC);
+    static final VectorShuffle<Float> ROT4 = VectorShuffle.fromOp(F, i -> (i + 4) & 7);
+    static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
+    static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+
+    /**
+     * The sum of the lanes in a fixed order, {@code ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))}.
+     * {@code reduceLanes(ADD)} leaves the order open, and C2's intrinsic and the Java fallback (interpreter, C1, a
+     * machine without 256-bit vectors) do differ; a fixed order gives the same bits in every JIT tier and on every
+     * machine. The definition; kernels compute it with {@link #sums}, or for one vector with the same steps:
+     * {@code h = v + v.rearrange(ROT4)}, {@code q = h + h.rearrange(SWAP2)}, then {@code q + q.rearrange(SWAP1)},
+     * lane 0.
+     */
+    static float sum(FloatVector v) {
+        return ((v.lane(0) + v.lane(4)) + (v.lane(2) + v.lane(6)))
+                + ((v.lane(1) + v.lane(5)) + (v.lane(3) + v.lane(7)));
+    }
+
+    /**
+     * {@link #sum} of {@code a0, a1, a2, a3} at once, in lanes 0, 4, 2 and 6 of the result (the same bits: each add
+     * of the tree is one add here, and a + b = b + a), for about the cost of four reduceLanes. Kernels write these
+     * four lines out rather than call this: C2 inlines a helper of ours only where it judges the call hot and within
+     * its node budget, and a call left out of line boxes its vectors.
+     */
+    static FloatVector sums(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
+        FloatVector h = a0.blend(a1, HIGH).add(a1.blend(a0, HIGH).rearrange(ROT4)); // v_i + v_i+4: a0's, then a1's
+        FloatVector k = a2.blend(a3, HIGH).add(a3.blend(a2, HIGH).rearrange(ROT4));
+        FloatVector q = h.blend(k, ODD_PAIRS).add(k.blend(h, ODD_PAIRS).rearrange(SWAP2));
+        return q.add(q.rearrange(SWAP1));
     }
 
     private static IntVector shifts(int bits, int codesPerField) {

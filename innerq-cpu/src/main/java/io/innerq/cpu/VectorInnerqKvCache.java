@@ -14,7 +14,6 @@ import java.util.Arrays;
 
 import static io.innerq.cpu.Lanes.F;
 import static io.innerq.cpu.Lanes.L;
-import static jdk.incubator.vector.VectorOperators.ADD;
 
 /**
  * InnerQ ({@link InnerqKvCache}'s storage, windows and flushing) with attention computed from the packed codes. The
@@ -251,7 +250,11 @@ final class VectorInnerqKvCache implements KvCache {
                 for (int i = 0; i < vectorEnd; i += L) {
                     acc = acc.add(FloatVector.fromArray(F, scores, o + i));
                 }
-                float s = acc.reduceLanes(ADD);
+                // Lanes.sum(acc), written out: a call that C2 leaves out of line boxes its vector
+                FloatVector totalH = acc.add(acc.rearrange(Lanes.ROT4));
+                FloatVector totalQ = totalH.add(totalH.rearrange(Lanes.SWAP2));
+                FloatVector total = totalQ.add(totalQ.rearrange(Lanes.SWAP1)); // in lane 0
+                float s = total.lane(0);
                 for (int i = vectorEnd; i < vGroup; i++) {
                     s += scores[o + i];
                 }
@@ -314,10 +317,16 @@ final class VectorInnerqKvCache implements KvCache {
                 a2 = p2.fma(s, a2);
                 a3 = p3.fma(s, a3);
             }
-            float r0 = a0.reduceLanes(ADD) * scale;
-            float r1 = a1.reduceLanes(ADD) * scale;
-            float r2 = a2.reduceLanes(ADD) * scale;
-            float r3 = a3.reduceLanes(ADD) * scale;
+            // Lanes.sums(a0, a1, a2, a3), written out: a call that C2 leaves out of line boxes its vectors
+            FloatVector totalH = a0.blend(a1, Lanes.HIGH).add(a1.blend(a0, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector totalK = a2.blend(a3, Lanes.HIGH).add(a3.blend(a2, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector totalQ = totalH.blend(totalK, Lanes.ODD_PAIRS)
+                    .add(totalK.blend(totalH, Lanes.ODD_PAIRS).rearrange(Lanes.SWAP2));
+            FloatVector total = totalQ.add(totalQ.rearrange(Lanes.SWAP1)); // in lanes 0, 4, 2, 6
+            float r0 = total.lane(0) * scale;
+            float r1 = total.lane(4) * scale;
+            float r2 = total.lane(2) * scale;
+            float r3 = total.lane(6) * scale;
             scores[s0 + t] = r0;
             scores[s1 + t] = r1;
             scores[s2 + t] = r2;
@@ -360,8 +369,14 @@ final class VectorInnerqKvCache implements KvCache {
                 a0 = p0.fma(s, a0);
                 a1 = p1.fma(s, a1);
             }
-            float r0 = a0.reduceLanes(ADD) * scale;
-            float r1 = a1.reduceLanes(ADD) * scale;
+            // Lanes.sums(a0, a1, a0, a1), written out: a call that C2 leaves out of line boxes its vectors
+            FloatVector totalH = a0.blend(a1, Lanes.HIGH).add(a1.blend(a0, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector totalK = a0.blend(a1, Lanes.HIGH).add(a1.blend(a0, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector totalQ = totalH.blend(totalK, Lanes.ODD_PAIRS)
+                    .add(totalK.blend(totalH, Lanes.ODD_PAIRS).rearrange(Lanes.SWAP2));
+            FloatVector total = totalQ.add(totalQ.rearrange(Lanes.SWAP1)); // in lanes 0, 4, 2, 6
+            float r0 = total.lane(0) * scale;
+            float r1 = total.lane(4) * scale;
             scores[s0 + t] = r0;
             scores[s1 + t] = r1;
         }
@@ -394,7 +409,11 @@ final class VectorInnerqKvCache implements KvCache {
                 FloatVector s = FloatVector.broadcast(F, Float.float16ToFloat(scales[groupBase + kg])); // sign clear
                 a0 = p0.fma(s, a0);
             }
-            float r0 = a0.reduceLanes(ADD) * scale;
+            // Lanes.sum(a0), written out: a call that C2 leaves out of line boxes its vector
+            FloatVector totalH = a0.add(a0.rearrange(Lanes.ROT4));
+            FloatVector totalQ = totalH.add(totalH.rearrange(Lanes.SWAP2));
+            FloatVector total = totalQ.add(totalQ.rearrange(Lanes.SWAP1)); // in lane 0
+            float r0 = total.lane(0) * scale;
             scores[s0 + t] = r0;
         }
     }
@@ -478,10 +497,16 @@ final class VectorInnerqKvCache implements KvCache {
                     r3 += z * qSum[m3 + kg];
                 }
             }
-            r0 = (a0.reduceLanes(ADD) + r0) * scale;
-            r1 = (a1.reduceLanes(ADD) + r1) * scale;
-            r2 = (a2.reduceLanes(ADD) + r2) * scale;
-            r3 = (a3.reduceLanes(ADD) + r3) * scale;
+            // Lanes.sums(a0, a1, a2, a3), written out: a call that C2 leaves out of line boxes its vectors
+            FloatVector totalH = a0.blend(a1, Lanes.HIGH).add(a1.blend(a0, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector totalK = a2.blend(a3, Lanes.HIGH).add(a3.blend(a2, Lanes.HIGH).rearrange(Lanes.ROT4));
+            FloatVector totalQ = totalH.blend(totalK, Lanes.ODD_PAIRS)
+                    .add(totalK.blend(totalH, Lanes.ODD_PAIRS).rearrange(Lanes.SWAP2));
+            FloatVector total = totalQ.add(totalQ.rearrange(Lanes.SWAP1)); // in lanes 0, 4, 2, 6
+            r0 = (total.lane(0) + r0) * scale;
+            r1 = (total.lane(4) + r1) * scale;
+            r2 = (total.lane(2) + r2) * scale;
+            r3 = (total.lane(6) + r3) * scale;
             scores[s0 + t] = r0;
             scores[s1 + t] = r1;
             scores[s2 + t] = r2;
@@ -574,10 +599,16 @@ final class VectorInnerqKvCache implements KvCache {
                         z3 += z * pSum[m3 + b];
                     }
                 }
-                float r0 = out[o0 + c] + a0.reduceLanes(ADD) + z0;
-                float r1 = out[o1 + c] + a1.reduceLanes(ADD) + z1;
-                float r2 = out[o2 + c] + a2.reduceLanes(ADD) + z2;
-                float r3 = out[o3 + c] + a3.reduceLanes(ADD) + z3;
+                // Lanes.sums(a0, a1, a2, a3), written out: a call that C2 leaves out of line boxes its vectors
+                FloatVector totalH = a0.blend(a1, Lanes.HIGH).add(a1.blend(a0, Lanes.HIGH).rearrange(Lanes.ROT4));
+                FloatVector totalK = a2.blend(a3, Lanes.HIGH).add(a3.blend(a2, Lanes.HIGH).rearrange(Lanes.ROT4));
+                FloatVector totalQ = totalH.blend(totalK, Lanes.ODD_PAIRS)
+                        .add(totalK.blend(totalH, Lanes.ODD_PAIRS).rearrange(Lanes.SWAP2));
+                FloatVector total = totalQ.add(totalQ.rearrange(Lanes.SWAP1)); // in lanes 0, 4, 2, 6
+                float r0 = out[o0 + c] + total.lane(0) + z0;
+                float r1 = out[o1 + c] + total.lane(4) + z1;
+                float r2 = out[o2 + c] + total.lane(2) + z2;
+                float r3 = out[o3 + c] + total.lane(6) + z3;
                 out[o0 + c] = r0;
                 out[o1 + c] = r1;
                 out[o2 + c] = r2;
@@ -646,8 +677,14 @@ final class VectorInnerqKvCache implements KvCache {
                         z1 += z * pSum[m1 + b];
                     }
                 }
-                float r0 = out[o0 + c] + a0.reduceLanes(ADD) + z0;
-                float r1 = out[o1 + c] + a1.reduceLanes(ADD) + z1;
+                // Lanes.sums(a0, a1, a0, a1), written out: a call that C2 leaves out of line boxes its vectors
+                FloatVector totalH = a0.blend(a1, Lanes.HIGH).add(a1.blend(a0, Lanes.HIGH).rearrange(Lanes.ROT4));
+                FloatVector totalK = a0.blend(a1, Lanes.HIGH).add(a1.blend(a0, Lanes.HIGH).rearrange(Lanes.ROT4));
+                FloatVector totalQ = totalH.blend(totalK, Lanes.ODD_PAIRS)
+                        .add(totalK.blend(totalH, Lanes.ODD_PAIRS).rearrange(Lanes.SWAP2));
+                FloatVector total = totalQ.add(totalQ.rearrange(Lanes.SWAP1)); // in lanes 0, 4, 2, 6
+                float r0 = out[o0 + c] + total.lane(0) + z0;
+                float r1 = out[o1 + c] + total.lane(4) + z1;
                 out[o0 + c] = r0;
                 out[o1 + c] = r1;
             }
@@ -703,7 +740,11 @@ final class VectorInnerqKvCache implements KvCache {
                         z0 += z * pSum[m0 + b];
                     }
                 }
-                float r0 = out[o0 + c] + a0.reduceLanes(ADD) + z0;
+                // Lanes.sum(a0), written out: a call that C2 leaves out of line boxes its vector
+                FloatVector totalH = a0.add(a0.rearrange(Lanes.ROT4));
+                FloatVector totalQ = totalH.add(totalH.rearrange(Lanes.SWAP2));
+                FloatVector total = totalQ.add(totalQ.rearrange(Lanes.SWAP1)); // in lane 0
+                float r0 = out[o0 + c] + total.lane(0) + z0;
                 out[o0 + c] = r0;
             }
         }
@@ -790,10 +831,16 @@ final class VectorInnerqKvCache implements KvCache {
                         r3 += z * pSum[m3 + b];
                     }
                 }
-                r0 += out[o0 + c] + a0.reduceLanes(ADD);
-                r1 += out[o1 + c] + a1.reduceLanes(ADD);
-                r2 += out[o2 + c] + a2.reduceLanes(ADD);
-                r3 += out[o3 + c] + a3.reduceLanes(ADD);
+                // Lanes.sums(a0, a1, a2, a3), written out: a call that C2 leaves out of line boxes its vectors
+                FloatVector totalH = a0.blend(a1, Lanes.HIGH).add(a1.blend(a0, Lanes.HIGH).rearrange(Lanes.ROT4));
+                FloatVector totalK = a2.blend(a3, Lanes.HIGH).add(a3.blend(a2, Lanes.HIGH).rearrange(Lanes.ROT4));
+                FloatVector totalQ = totalH.blend(totalK, Lanes.ODD_PAIRS)
+                        .add(totalK.blend(totalH, Lanes.ODD_PAIRS).rearrange(Lanes.SWAP2));
+                FloatVector total = totalQ.add(totalQ.rearrange(Lanes.SWAP1)); // in lanes 0, 4, 2, 6
+                r0 += out[o0 + c] + total.lane(0);
+                r1 += out[o1 + c] + total.lane(4);
+                r2 += out[o2 + c] + total.lane(2);
+                r3 += out[o3 + c] + total.lane(6);
                 out[o0 + c] = r0;
                 out[o1 + c] = r1;
                 out[o2 + c] = r2;

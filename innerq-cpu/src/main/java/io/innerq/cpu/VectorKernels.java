@@ -4,7 +4,6 @@ import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
-import io.innerq.tensor.ScalarKernels;
 import io.innerq.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -15,16 +14,19 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Row dot products on the Vector API for every {@link io.innerq.tensor.GgmlType}, reading weights straight from the
  * tensor's segment (little-endian) and activations from a float[]. They compute what
  * {@link io.innerq.tensor.ScalarKernels#dotRow} computes, up to float summation order; a row's result does not
- * depend on the thread or JIT tier that computes it (see {@link #sum}).
+ * depend on the thread or JIT tier that computes it (see {@link #sum}), nor on whether it is batched
+ * ({@link BatchKernels} sums in the same order).
  *
- * <p>Widths are fixed once: {@code L} floats per vector (the preferred species when it holds 4, 8 or 16 floats).
+ * <p>Widths are fixed once: {@code L} floats per vector, the preferred species when it holds 4, 8 or 16 floats, or
+ * the width that the system property {@value #BITS_PROPERTY} names (128, 256 or 512 bits; read once, at class
+ * initialization: tests run every width on any machine; a species wider than the machine's runs, slowly, without
+ * intrinsics).
  * {@code L <= 16} divides 32, so quantized rows (whole blocks of 32 or 256) need no tail; float rows have a scalar
  * one. Q8_0 loads its codes as byte vectors of {@code G = max(L, 8)} lanes (8 bytes is the smallest vector shape),
  * each widened in {@code PARTS = G / L} parts; the other quantized types take L codes per step.
@@ -36,10 +38,9 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorKernels {
 
-    static final VectorSpecies<Float> F = switch (FloatVector.SPECIES_PREFERRED.length()) {
-        case 4, 8, 16 -> FloatVector.SPECIES_PREFERRED;
-        default -> FloatVector.SPECIES_256; // e.g. wide SVE: the code assumes 4 <= L <= 16
-    };
+    /** The system property that forces the fp32 vector width, in bits: 128, 256 or 512. */
+    static final String BITS_PROPERTY = "innerq.vector.bits";
+    static final VectorSpecies<Float> F = species(System.getProperty(BITS_PROPERTY), FloatVector.SPECIES_PREFERRED);
     static final int L = F.length();
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * L));
@@ -62,112 +63,71 @@ final class VectorKernels {
     private VectorKernels() {
     }
 
+    /** The fp32 species for a {@value #BITS_PROPERTY} value ({@code null}: the preferred one, if 4 <= L <= 16). */
+    static VectorSpecies<Float> species(String bits, VectorSpecies<Float> preferred) {
+        if (bits == null) {
+            return switch (preferred.length()) {
+                case 4, 8, 16 -> preferred;
+                default -> FloatVector.SPECIES_256; // e.g. wide SVE: the code assumes 4 <= L <= 16
+            };
+        }
+        return switch (bits.strip()) {
+            case "128" -> FloatVector.SPECIES_128;
+            case "256" -> FloatVector.SPECIES_256;
+            case "512" -> FloatVector.SPECIES_512;
+            default -> throw new IllegalArgumentException("-D%s=%s: the CPU kernels take 128, 256 or 512 (bits), or "
+                    .formatted(BITS_PROPERTY, bits) + "no value for the machine's preferred width");
+        };
+    }
+
     /** {@code out[r] = w[r] . x} for rows {@code from .. to}; the type is switched on once per range. */
     static void rows(Tensor w, float[] x, float[] out, int from, int to) {
         MemorySegment data = w.data();
         long rowBytes = w.rowBytes();
         int cols = w.cols();
+        Scratch scratch = scratch(cols);
+        float[] lanes = scratch.lanes;
         switch (w.type()) {
             case F32 -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotF32(data, r * rowBytes, x, cols);
+                    out[r] = dotF32(data, r * rowBytes, x, cols, lanes);
                 }
             }
             case F16 -> {
-                Scratch scratch = scratch(cols);
                 for (int r = from; r < to; r++) {
-                    out[r] = dotF16(data, r * rowBytes, x, cols, scratch.row, scratch.halves);
+                    out[r] = dotF16(data, r * rowBytes, x, cols, scratch.row, scratch.halves, lanes);
                 }
             }
             case BF16 -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotBF16(data, r * rowBytes, x, cols);
+                    out[r] = dotBF16(data, r * rowBytes, x, cols, lanes);
                 }
             }
             case Q8_0 -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotQ8_0(data, r * rowBytes, x, cols);
+                    out[r] = dotQ8_0(data, r * rowBytes, x, cols, lanes);
                 }
             }
             case Q4_0 -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotQ4_0(data, r * rowBytes, x, cols);
+                    out[r] = dotQ4_0(data, r * rowBytes, x, cols, lanes);
                 }
             }
             case Q4_K -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotQ4_K(data, r * rowBytes, x, cols);
+                    out[r] = dotQ4_K(data, r * rowBytes, x, cols, lanes);
                 }
             }
             case Q6_K -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = dotQ6_K(data, r * rowBytes, x, cols);
+                    out[r] = dotQ6_K(data, r * rowBytes, x, cols, lanes);
                 }
             }
         }
     }
 
-    /**
-     * {@code outs[i][r] = w[r] . xs[i]} for rows {@code from .. to} and {@code i < n}: each row is turned into floats
-     * once (F32 copied, F16 converted in-vector, block types dequantized by the scalar reference) and then meets
-     * every input.
-     */
-    static void rowsBatch(Tensor w, float[][] xs, float[][] outs, int n, int from, int to) {
-        MemorySegment data = w.data();
-        long rowBytes = w.rowBytes();
-        int cols = w.cols();
-        Scratch scratch = scratch(cols);
-        float[] row = scratch.row;
-        for (int r = from; r < to; r++) {
-            switch (w.type()) {
-                case F32 -> MemorySegment.copy(data, F32, r * rowBytes, row, 0, cols);
-                case F16 -> halvesToFloats(data, r * rowBytes, cols, row, scratch.halves);
-                default -> ScalarKernels.dequantizeRow(w, r, row, 0);
-            }
-            int i = 0;
-            for (; i + 4 <= n; i += 4) {
-                dot4(row, xs[i], xs[i + 1], xs[i + 2], xs[i + 3], cols, outs[i], outs[i + 1], outs[i + 2],
-                        outs[i + 3], r);
-            }
-            for (; i < n; i++) {
-                outs[i][r] = dot(row, xs[i], cols);
-            }
-        }
-    }
-
-    /** Four dot products of one row: each row vector is loaded once for four inputs. */
-    private static void dot4(float[] a, float[] b0, float[] b1, float[] b2, float[] b3, int n,
-                             float[] o0, float[] o1, float[] o2, float[] o3, int r) {
-        FloatVector s0 = FloatVector.zero(F);
-        FloatVector s1 = s0;
-        FloatVector s2 = s0;
-        FloatVector s3 = s0;
-        int c = 0;
-        for (; c + L <= n; c += L) {
-            FloatVector v = FloatVector.fromArray(F, a, c);
-            s0 = v.fma(FloatVector.fromArray(F, b0, c), s0);
-            s1 = v.fma(FloatVector.fromArray(F, b1, c), s1);
-            s2 = v.fma(FloatVector.fromArray(F, b2, c), s2);
-            s3 = v.fma(FloatVector.fromArray(F, b3, c), s3);
-        }
-        float t0 = sum(s0);
-        float t1 = sum(s1);
-        float t2 = sum(s2);
-        float t3 = sum(s3);
-        for (; c < n; c++) {
-            t0 += a[c] * b0[c];
-            t1 += a[c] * b1[c];
-            t2 += a[c] * b2[c];
-            t3 += a[c] * b3[c];
-        }
-        o0[r] = t0;
-        o1[r] = t1;
-        o2[r] = t2;
-        o3[r] = t3;
-    }
-
     /** {@code a[0..n) . b[0..n)} with four accumulators. */
-    static float dot(float[] a, float[] b, int n) {
+    static float dot(float[] a, float[] b, int n, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -182,7 +142,8 @@ final class VectorKernels {
         for (; c + L <= n; c += L) {
             a0 = FloatVector.fromArray(F, a, c).fma(FloatVector.fromArray(F, b, c), a0);
         }
-        float sum = sum(a0.add(a1).add(a2.add(a3)));
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float sum = sum(lanes);
         for (; c < n; c++) {
             sum += a[c] * b[c];
         }
@@ -191,7 +152,7 @@ final class VectorKernels {
 
     // ---- float rows: four accumulators, then one vector at a time, then a scalar tail ----
 
-    static float dotF32(MemorySegment w, long row, float[] x, int cols) {
+    static float dotF32(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -206,7 +167,8 @@ final class VectorKernels {
         for (; c + L <= cols; c += L) {
             a0 = f32(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
         }
-        float sum = sum(a0.add(a1).add(a2.add(a3)));
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float sum = sum(lanes);
         for (; c < cols; c++) {
             sum += w.get(F32, row + 4L * c) * x[c];
         }
@@ -221,9 +183,10 @@ final class VectorKernels {
      * @param row    scratch, {@code float[>= cols]}
      * @param halves scratch, {@code short[>= cols]}
      */
-    static float dotF16(MemorySegment w, long offset, float[] x, int cols, float[] row, short[] halves) {
+    static float dotF16(MemorySegment w, long offset, float[] x, int cols, float[] row, short[] halves,
+                       float[] lanes) {
         halvesToFloats(w, offset, cols, row, halves);
-        return dot(row, x, cols);
+        return dot(row, x, cols, lanes);
     }
 
     /** Converts {@code cols} fp16 values at {@code offset} into {@code row}, through {@code halves}. */
@@ -240,23 +203,27 @@ final class VectorKernels {
         }
     }
 
-    /** A thread's scratch for one fp16 row. */
-    private record Scratch(float[] row, short[] halves) {
+    /** A thread's scratch for one row: floats, fp16 halves, block scales ({@link BatchKernels}), lanes to sum. */
+    record Scratch(float[] row, short[] halves, float[] scales, float[] mins, float[] lanes) {
     }
 
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(() -> new Scratch(new float[0], new short[0]));
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(() -> scratchOf(0));
+
+    private static Scratch scratchOf(int cols) {
+        return new Scratch(new float[cols], new short[cols], new float[cols / 16], new float[cols / 32], new float[L]);
+    }
 
     /** This thread's scratch for rows of {@code cols}; allocates only when a wider row first appears. */
-    private static Scratch scratch(int cols) {
+    static Scratch scratch(int cols) {
         Scratch s = SCRATCH.get();
         if (s.row.length < cols) {
-            s = new Scratch(new float[cols], new short[cols]);
+            s = scratchOf(cols);
             SCRATCH.set(s);
         }
         return s;
     }
 
-    static float dotBF16(MemorySegment w, long row, float[] x, int cols) {
+    static float dotBF16(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -271,33 +238,31 @@ final class VectorKernels {
         for (; c + L <= cols; c += L) {
             a0 = bf16(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
         }
-        float sum = sum(a0.add(a1).add(a2.add(a3)));
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float sum = sum(lanes);
         for (; c < cols; c++) {
             sum += Float.intBitsToFloat(w.get(I16, row + 2L * c) << 16) * x[c];
         }
         return sum;
     }
 
-    // Rotations by half, quarter, ... of the lanes, for sum().
-    private static final VectorShuffle<Float> ROT8 = VectorShuffle.fromOp(F, i -> (i + 8) & (L - 1));
-    private static final VectorShuffle<Float> ROT4 = VectorShuffle.fromOp(F, i -> (i + 4) & (L - 1));
-    private static final VectorShuffle<Float> ROT2 = VectorShuffle.fromOp(F, i -> (i + 2) & (L - 1));
-    private static final VectorShuffle<Float> ROT1 = VectorShuffle.fromOp(F, i -> (i + 1) & (L - 1));
-
     /**
-     * The sum of the lanes as a fixed tree of rotations and adds. {@code reduceLanes(ADD)} leaves the order open, and
-     * C2 and the interpreter do differ; a fixed order makes a row's result independent of the thread that ran it and
-     * of the JIT tier.
+     * The sum of a vector's lanes, stored at {@code lanes[0, L)}, as a fixed tree: {@code v_i + v_(i + h)} for
+     * h = L/2, L/4, ..., 1 (for L = 8: {@code ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))}).
+     * {@code reduceLanes(ADD)} leaves the order open, and C2 and the interpreter do differ; a fixed order makes a
+     * row's result independent of the thread that ran it and of the JIT tier. Kernels store their accumulator
+     * ({@code intoArray}) and call this with scalars only: a helper that takes a vector boxes it wherever C2 does not
+     * inline the call (a cold call site, or a kernel past its node budget, as Q6_K's at 16 lanes). As fast as
+     * rotations here.
      */
-    static float sum(FloatVector v) {
-        if (L >= 16) {
-            v = v.add(v.rearrange(ROT8));
-        }
-        if (L >= 8) {
-            v = v.add(v.rearrange(ROT4));
-        }
-        v = v.add(v.rearrange(ROT2));
-        return v.add(v.rearrange(ROT1)).lane(0);
+    static float sum(float[] lanes) {
+        float[] a = lanes;
+        return switch (L) {
+            case 4 -> (a[0] + a[2]) + (a[1] + a[3]);
+            case 8 -> ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+            default -> (((a[0] + a[8]) + (a[4] + a[12])) + ((a[2] + a[10]) + (a[6] + a[14])))
+                    + (((a[1] + a[9]) + (a[5] + a[13])) + ((a[3] + a[11]) + (a[7] + a[15])));
+        };
     }
 
     /** L f32 weights from column {@code c} of the row at byte {@code row}. */
@@ -337,7 +302,7 @@ final class VectorKernels {
 
     // ---- Q8_0: 34-byte blocks of fp16 d, int8 qs[32]; sum per block, scale once ----
 
-    static float dotQ8_0(MemorySegment w, long row, float[] x, int cols) {
+    static float dotQ8_0(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < cols / 32; b++) {
             long block = row + 34L * b;
@@ -352,7 +317,8 @@ final class VectorKernels {
             }
             acc = sum.fma(FloatVector.broadcast(F, f16(w, block)), acc);
         }
-        return sum(acc);
+        acc.intoArray(lanes, 0);
+        return sum(lanes);
     }
 
     // ---- Codes assembled in general-purpose registers ----
@@ -415,7 +381,7 @@ final class VectorKernels {
 
     // ---- Q4_0: 18-byte blocks of fp16 d, qs[16]; low nibbles are elements 0..15, high nibbles 16..31 ----
 
-    static float dotQ4_0(MemorySegment w, long row, float[] x, int cols) {
+    static float dotQ4_0(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < cols / 32; b++) {
             long block = row + 18L * b;
@@ -427,14 +393,15 @@ final class VectorKernels {
             }
             acc = sum.fma(FloatVector.broadcast(F, f16(w, block)), acc);
         }
-        return sum(acc);
+        acc.intoArray(lanes, 0);
+        return sum(lanes);
     }
 
     // ---- Q4_K: 144-byte blocks of fp16 d, fp16 dmin, scales[12], qs[128]; 8 sub-blocks of 32 ----
     // Sub-block j: w = d * scale(j) * q - dmin * min(j), so w . x = d * scale(j) * (q . x) - dmin * min(j) * sum(x).
     // The 64 elements of chunk c are sub-blocks 2c (low nibbles of qs[32c ..]) and 2c + 1 (high nibbles).
 
-    static float dotQ4_K(MemorySegment w, long row, float[] x, int cols) {
+    static float dotQ4_K(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);  // sum over sub-blocks of d * scale * (q . x)
         FloatVector mins = FloatVector.zero(F); // sum over sub-blocks of dmin * min * sum(x)
         for (int b = 0; b < cols / 256; b++) {
@@ -466,7 +433,8 @@ final class VectorKernels {
                 mins = xHi.fma(FloatVector.broadcast(F, dmin * q4kScale(q1, q2 >>> 4, j + 1)), mins);
             }
         }
-        return sum(acc.sub(mins));
+        acc.sub(mins).intoArray(lanes, 0);
+        return sum(lanes);
     }
 
     /**
@@ -474,7 +442,7 @@ final class VectorKernels {
      * {@code low}; {@code j >= 4} is the low nibble of byte j - 4 of {@code nibbles} with the top 2 bits of byte
      * j - 4 of {@code low} above it. Scales pass (q0, q2), mins (q1, q2 >>> 4).
      */
-    private static int q4kScale(int low, int nibbles, int j) {
+    static int q4kScale(int low, int nibbles, int j) {
         if (j < 4) {
             return (low >>> 8 * j) & 63;
         }
@@ -487,7 +455,7 @@ final class VectorKernels {
     // code (nibble | (qh[l] >> 2k & 3) << 4) - 32 with nibbles: low of ql[l], low of ql[l + 32], high of ql[l], high
     // of ql[l + 32]. Element l + 32k has scale index l / 16 + 2k, constant over a step of L <= 16 positions.
 
-    static float dotQ6_K(MemorySegment w, long row, float[] x, int cols) {
+    static float dotQ6_K(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector acc1 = FloatVector.zero(F); // one accumulator per k, for independent chains
         FloatVector acc2 = acc1;
         FloatVector acc3 = acc1;
@@ -520,11 +488,114 @@ final class VectorKernels {
                 }
             }
         }
-        return sum(acc1.add(acc2).add(acc3.add(acc4)));
+        acc1.add(acc2).add(acc3.add(acc4)).intoArray(lanes, 0);
+        return sum(lanes);
     }
 
     /** Signed Q6_K codes: per byte, {@code (nibbles & 0xF | high & 0x30) - 32}. */
     private static long q6k(long nibbles, long high) {
         return subBytes(nibbles & NIBBLES | high & 0x3030_3030_3030_3030L, 0x2020_2020_2020_2020L);
+    }
+
+    // ---- Decoders for BatchKernels: the loads and unpacking of the kernels above, stored as exact floats ----
+
+    /** BF16 weights of the row at byte {@code row} into {@code q[cols]}. */
+    static void decodeBF16(MemorySegment w, long row, int cols, float[] q) {
+        int c = 0;
+        for (; c + L <= cols; c += L) {
+            bf16(w, row, c).intoArray(q, c);
+        }
+        for (; c < cols; c++) {
+            q[c] = Float.intBitsToFloat(w.get(I16, row + 2L * c) << 16);
+        }
+    }
+
+    /** A Q8_0 row: codes into {@code q[cols]}, block scales into {@code d[cols / 32]}. */
+    static void decodeQ8_0(MemorySegment w, long row, int cols, float[] q, float[] d) {
+        for (int b = 0; b < cols / 32; b++) {
+            long block = row + 34L * b;
+            d[b] = f16(w, block);
+            for (int j = 0; j < 32; j += G) {
+                ByteVector c = codes(w, block + 2 + j);
+                ((FloatVector) c.castShape(F, 0)).intoArray(q, 32 * b + j);
+                if (PARTS == 2) {
+                    ((FloatVector) c.castShape(F, 1)).intoArray(q, 32 * b + j + L);
+                }
+            }
+        }
+    }
+
+    /** A Q4_0 row: codes minus 8 into {@code q[cols]} in element order, block scales into {@code d[cols / 32]}. */
+    static void decodeQ4_0(MemorySegment w, long row, int cols, float[] q, float[] d) {
+        for (int b = 0; b < cols / 32; b++) {
+            long block = row + 18L * b;
+            d[b] = f16(w, block);
+            for (int j = 0; j < 16; j += L) {
+                ((FloatVector) nibbles(w, block + 2 + j, 0, 8).castShape(F, 0)).intoArray(q, 32 * b + j);
+                ((FloatVector) nibbles(w, block + 2 + j, 1, 8).castShape(F, 0)).intoArray(q, 32 * b + 16 + j);
+            }
+        }
+    }
+
+    /**
+     * A Q4_K row: codes into {@code q[cols]} in element order; per sub-block j of block b, {@code d * scale(j)} into
+     * {@code ds[8b + j]} and {@code dmin * min(j)} into {@code ms[8b + j]} ({@code [cols / 32]} each).
+     */
+    static void decodeQ4_K(MemorySegment w, long row, int cols, float[] q, float[] ds, float[] ms) {
+        for (int b = 0; b < cols / 256; b++) {
+            long block = row + 144L * b;
+            long head = w.get(I64, block);
+            long tail = w.get(I64, block + 8);
+            float d = Float.float16ToFloat((short) head);
+            float dmin = Float.float16ToFloat((short) (head >>> 16));
+            int q0 = (int) (head >>> 32);
+            int q1 = (int) tail;
+            int q2 = (int) (tail >>> 32);
+            for (int j = 0; j < 8; j++) {
+                ds[8 * b + j] = d * q4kScale(q0, q2, j);
+                ms[8 * b + j] = dmin * q4kScale(q1, q2 >>> 4, j);
+            }
+            for (int chunk = 0; chunk < 4; chunk++) {
+                long qs = block + 16 + 32L * chunk;
+                int x0 = 256 * b + 64 * chunk;
+                for (int l = 0; l < 32; l += L) {
+                    ((FloatVector) nibbles(w, qs + l, 0, 0).castShape(F, 0)).intoArray(q, x0 + l);
+                    ((FloatVector) nibbles(w, qs + l, 1, 0).castShape(F, 0)).intoArray(q, x0 + 32 + l);
+                }
+            }
+        }
+    }
+
+    /**
+     * A Q6_K row: signed codes into {@code q[cols]} in element order; {@code d * scales[i]} into {@code s[16b + i]}
+     * ({@code [cols / 16]}).
+     */
+    static void decodeQ6_K(MemorySegment w, long row, int cols, float[] q, float[] s) {
+        for (int b = 0; b < cols / 256; b++) {
+            long block = row + 210L * b;
+            float d = f16(w, block + 208);
+            for (int i = 0; i < 16; i++) {
+                s[16 * b + i] = d * w.get(ValueLayout.JAVA_BYTE, block + 192 + i);
+            }
+            for (int half = 0; half < 2; half++) {
+                long ql = block + 64L * half;
+                long qh = block + 128 + 32L * half;
+                int x0 = 256 * b + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    long a = word(w, ql + l);
+                    long c = word(w, ql + l + 32);
+                    long h = word(w, qh + l);
+                    long a2 = word2(w, ql + l);
+                    long c2 = word2(w, ql + l + 32);
+                    long h2 = word2(w, qh + l);
+                    int xl = x0 + l;
+                    ((FloatVector) bytes(q6k(a, h << 4), q6k(a2, h2 << 4)).castShape(F, 0)).intoArray(q, xl);
+                    ((FloatVector) bytes(q6k(c, h << 2), q6k(c2, h2 << 2)).castShape(F, 0)).intoArray(q, xl + 32);
+                    ((FloatVector) bytes(q6k(a >>> 4, h), q6k(a2 >>> 4, h2)).castShape(F, 0)).intoArray(q, xl + 64);
+                    ((FloatVector) bytes(q6k(c >>> 4, h >>> 2), q6k(c2 >>> 4, h2 >>> 2)).castShape(F, 0))
+                            .intoArray(q, xl + 96);
+                }
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>A product's rows are cut into chunks of at least {@link #CHUNK_MIN_ELEMENTS} weights, one task each. Products
  * under {@link #PARALLEL_MIN_ELEMENTS} weights run on the caller alone, and so do tensors whose segment other threads
  * cannot read (a confined arena's). A call allocates nothing, and a row's result does not depend on which thread
- * computed it.
+ * computed it, nor on whether {@link #matMul} batched it ({@link BatchKernels}: the same sums as {@link #matVec}).
  *
  * <p>One caller at a time: {@link #matVec} is not re-entrant and a concurrent call fails with
  * {@link IllegalStateException}; the workers may be shared with the attention ({@link VectorKvCaches}), which the
@@ -92,7 +92,7 @@ public final class VectorMatVec implements MatVecPort, AutoCloseable {
         }
         try {
             if ((long) rows * cols * n < PARALLEL_MIN_ELEMENTS || !workers.canShare(w.data())) {
-                VectorKernels.rowsBatch(w, xs, outs, n, 0, rows);
+                BatchKernels.rows(w, xs, outs, n, 0, rows);
             } else {
                 runShared(w, null, null, xs, outs, n, rows, cols);
             }
@@ -142,7 +142,7 @@ public final class VectorMatVec implements MatVecPort, AutoCloseable {
             if (batch == 0) {
                 VectorKernels.rows(w, x, out, from, to);
             } else {
-                VectorKernels.rowsBatch(w, xs, outs, batch, from, to);
+                BatchKernels.rows(w, xs, outs, batch, from, to);
             }
         }
     }

@@ -3,6 +3,7 @@ package io.innerq.cpu;
 import io.innerq.quant.BitPacking;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -10,7 +11,10 @@ import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Unpacking chunks of 8 codes into lanes agrees with {@link BitPacking}'s scalar readers at every code width. */
+/**
+ * Unpacking chunks of 8 codes into lanes agrees with {@link BitPacking}'s scalar readers at every code width; lane sums
+ * take one fixed order.
+ */
 class LanesTests {
 
     /** Groups of {@code n} random codes packed back to back, the last one ending the array (no reads past it). */
@@ -87,6 +91,47 @@ class LanesTests {
         for (int i = 0; i < 32 / bits; i++) { // exactly every code's top bit
             int field = (flip >>> (bits * i)) & ((1 << bits) - 1);
             assertThat(field).isEqualTo(1 << (bits - 1));
+        }
+    }
+
+    @Test
+    void sumAddsTheLanesInOneFixedOrder() {
+        float[] v = {1e8f, 3f, -1e8f, 5f, 7f, -1e-3f, 11f, 1e-7f}; // magnitudes for which the order shows
+        float sequential = 0f;
+        for (float x : v) {
+            sequential += x;
+        }
+        float tree = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+        assertThat(sequential).isNotEqualTo(tree);
+        assertThat(Lanes.sum(FloatVector.fromArray(Lanes.F, v, 0))).isEqualTo(tree);
+        var random = new SplittableRandom(3);
+        for (int n = 0; n < 10_000; n++) {
+            for (int i = 0; i < 8; i++) {
+                v[i] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(-6, 7)));
+            }
+            tree = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+            assertThat(Lanes.sum(FloatVector.fromArray(Lanes.F, v, 0))).isEqualTo(tree);
+        }
+    }
+
+    @Test
+    void sumsOfFourVectorsAreTheirSums() {
+        var random = new SplittableRandom(5);
+        float[] a = new float[32];
+        for (int n = 0; n < 10_000; n++) {
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(-6, 7)));
+            }
+            FloatVector[] v = new FloatVector[4];
+            for (int j = 0; j < 4; j++) {
+                v[j] = FloatVector.fromArray(Lanes.F, a, 8 * j);
+            }
+            FloatVector sums = Lanes.sums(v[0], v[1], v[2], v[3]);
+            int[] lane = {0, 4, 2, 6};
+            for (int j = 0; j < 4; j++) {
+                assertThat(Float.floatToRawIntBits(sums.lane(lane[j]))).as("vector %d", j)
+                        .isEqualTo(Float.floatToRawIntBits(Lanes.sum(v[j])));
+            }
         }
     }
 }

@@ -1,10 +1,22 @@
 package io.innerq.cpu;
 
+import io.innerq.cache.KvMode;
 import io.innerq.model.ForwardContractTests;
 import io.innerq.model.HostForward;
 import io.innerq.model.LlamaModel;
 import io.innerq.port.out.ForwardPort;
+import io.innerq.port.out.MatVecPort;
+import io.innerq.tensor.ScalarMatVec;
+import io.innerq.tensor.Tensor;
+import io.innerq.testing.TestModels;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /** The forward contract on the CPU adapter: Vector API products on two threads, vectorized caches. */
 class VectorForwardTests extends ForwardContractTests {
@@ -17,8 +29,81 @@ class VectorForwardTests extends ForwardContractTests {
         return new HostForward(model, ops, caches);
     }
 
+    /**
+     * Exact: batched products equal matVec bit for bit ({@link BatchKernels}) and attention gives the same bits in
+     * every JIT tier, so a prompt's batches and its token steps are the same arithmetic.
+     */
+    @Override
+    protected float batchedPrefillTolerance() {
+        return 0f;
+    }
+
     @AfterAll
     void stop() {
         ops.close();
+    }
+
+    /**
+     * Every product of a prompt (batched) and of decode steps on the trained models, against the scalar reference on
+     * the same activations, within {@link SummationBound}.
+     */
+    @Test
+    void everyProductOfAForwardPassIsWithinTheSummationBoundOfTheScalarOne() throws IOException {
+        var path = TestModels.storybooks();
+        assertThat(path).as("storybooks-18M-hd128.gguf in ../shared/models").isPresent();
+        for (var file : List.of(TestModels.stories260K(), path.get())) {
+            try (LlamaModel model = LlamaModel.load(file)) {
+                var checked = new CheckedMatVec(ops);
+                int[] prompt = model.tokenizer().encode("Once upon a time, there was a little girl", true, false);
+                try (var sequence = new HostForward(model, checked, caches).start(prompt.length + 4, KvMode.FP32)) {
+                    sequence.prefill(prompt, 0, prompt.length);
+                    sequence.endPrefill(prompt.length);
+                    for (int pos = prompt.length; pos < prompt.length + 4; pos++) {
+                        sequence.step(403, pos, true);
+                    }
+                }
+                assertThat(checked.rows).as("rows checked in %s", file.getFileName()).isGreaterThan(10_000);
+            }
+        }
+    }
+
+    /** Runs each product on the vector backend, checks every row against {@link ScalarMatVec}'s. */
+    private static final class CheckedMatVec implements MatVecPort {
+        private final MatVecPort vector;
+        private final ScalarMatVec scalar = new ScalarMatVec();
+        long rows;
+
+        CheckedMatVec(MatVecPort vector) {
+            this.vector = vector;
+        }
+
+        @Override
+        public void matVec(Tensor w, float[] x, float[] out) {
+            vector.matVec(w, x, out);
+            check(w, x, out);
+        }
+
+        @Override
+        public void matMul(Tensor w, float[][] xs, float[][] outs, int n) {
+            vector.matMul(w, xs, outs, n);
+            for (int i = 0; i < n; i++) {
+                check(w, xs[i], outs[i]);
+            }
+        }
+
+        private void check(Tensor w, float[] x, float[] out) {
+            float[] expected = new float[w.rows()];
+            scalar.matVec(w, x, expected);
+            float[] bounds = SummationBound.rows(w, x);
+            for (int r = 0; r < w.rows(); r++) {
+                assertThat(out[r]).as("%s row %d", w.name(), r).isCloseTo(expected[r], within(bounds[r]));
+            }
+            rows += w.rows();
+        }
+
+        @Override
+        public String name() {
+            return "checked " + vector.name();
+        }
     }
 }

@@ -26,7 +26,7 @@ import static org.assertj.core.api.Assertions.within;
  * The whole forward pass, for any {@link ForwardPort}: stories260K's reference logits and greedy text, batched prefill
  * equal to token-by-token steps for every cache mode, and the larger trained model's greedy text equal to the scalar
  * reference ports' (fp32 and fp16 caches). Ships in the domain test-jar; each backend extends it. Tolerance: 1e-4 on
- * logits (fp32 sums in another order).
+ * the reference logits (fp32 sums in another order); prefill against steps: {@link #batchedPrefillTolerance()}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class ForwardContractTests {
@@ -71,6 +71,17 @@ public abstract class ForwardContractTests {
         return KvMode.all();
     }
 
+    /**
+     * How far a batched prefill's logits may be from token-by-token steps'. 0 for a backend whose batched products
+     * and attention run the same operations in the same order as its steps: then both paths are the same arithmetic.
+     * Otherwise no float bound covers every mode: a cache that rounds on store (fp16, q8_0) turns a last-bit
+     * difference in a key into a different code now and then, a whole quantization step. The default, 1e-4, is the
+     * allowance of backends that do not promise the same order.
+     */
+    protected float batchedPrefillTolerance() {
+        return 1e-4f;
+    }
+
     @ParameterizedTest
     @MethodSource("modes")
     public void batchedPrefillEqualsTokenByTokenSteps(KvMode mode) {
@@ -87,13 +98,14 @@ public abstract class ForwardContractTests {
             for (int pos = 0; pos < prompt.length; pos++) {
                 lb = b.step(prompt[pos], pos, pos == prompt.length - 1);
             }
-            assertThat(la).as("last prompt token's logits, %s", mode).containsExactly(lb, within(1e-4f));
+            float tolerance = batchedPrefillTolerance();
+            assertThat(la).as("last prompt token's logits, %s", mode).containsExactly(lb, within(tolerance));
             a.endPrefill(prompt.length);
             b.endPrefill(prompt.length);
             int next = 403;
             for (int pos = prompt.length; pos < prompt.length + 8; pos++) {
                 assertThat(a.step(next, pos, true).clone())
-                        .as("decode at %d, %s", pos, mode).containsExactly(b.step(next, pos, true), within(1e-4f));
+                        .as("decode at %d, %s", pos, mode).containsExactly(b.step(next, pos, true), within(tolerance));
             }
         }
     }
