@@ -134,8 +134,8 @@ final class ServeCommand {
             int eq = a.indexOf('=');
             String name = eq < 0 ? a : a.substring(0, eq);
             String property = SHORT.get(name);
-            if (FLAGS.containsKey(a)) {
-                out.add("--" + FLAGS.get(a) + "=true");
+            if (FLAGS.containsKey(name)) {
+                out.add("--" + FLAGS.get(name) + (eq < 0 ? "=true" : a.substring(eq)));
             } else if (property != null) {
                 String value;
                 if (eq >= 0) {

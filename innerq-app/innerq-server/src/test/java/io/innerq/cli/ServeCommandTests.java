@@ -150,6 +150,8 @@ class ServeCommandTests {
                 "--spring.ai.innerq.kv.mode=fp16", "--kv", "q8_0"))).containsExactly("--spring.ai.innerq.model=m.gguf",
                 "--server.port=9000", "--server.address=::1", "--spring.ai.innerq.kv.mode=fp16",
                 "--spring.ai.innerq.kv.mode=q8_0");
+        assertThat(ServeCommand.springArguments(List.of("--check-weights", "--check-weights=false")))
+                .containsExactly("--spring.ai.innerq.check-weights=true", "--spring.ai.innerq.check-weights=false");
         assertThatThrownBy(() -> ServeCommand.springArguments(List.of("--port")))
                 .hasMessageContaining("--port needs a value");
     }
