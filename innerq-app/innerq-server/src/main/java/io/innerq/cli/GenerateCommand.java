@@ -97,11 +97,18 @@ final class GenerateCommand {
                 out.print(prompt); // completion: the prompt, then its continuation
                 out.flush();
             }
-            GenerationResult result = generator.generate(request, chunk -> {
-                out.print(chunk);
+            GenerationResult result;
+            try {
+                result = generator.generate(request, chunk -> {
+                    out.print(chunk);
+                    out.flush();
+                    return true;
+                });
+            } catch (RuntimeException e) {
+                out.println(); // end the text before the error line
                 out.flush();
-                return true;
-            });
+                throw e;
+            }
             out.println();
             out.flush();
             err.printf("%d prompt tokens in %.1f ms (%.1f tok/s), %d generated at %.1f tok/s, finish: %s%n",
