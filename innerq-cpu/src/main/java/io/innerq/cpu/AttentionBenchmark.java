@@ -213,6 +213,9 @@ public final class AttentionBenchmark {
         }
     }
 
+    /** The longest context a run takes (2^24 tokens, the longest a model may declare). */
+    private static final int MAX_CONTEXT = 1 << 24;
+
     private record Options(int[] contexts, List<KvMode> modes, int runs, int warmup, int prompt, int jitCalls, long seed,
                            int threads, int heads, int kvHeads) {
 
@@ -237,10 +240,10 @@ public final class AttentionBenchmark {
                     case "--modes" -> modes = value.equals("all") ? KvMode.all()
                             : Arrays.stream(value.split(",")).map(KvMode::parse).toList();
                     case "--runs" -> runs = positive(args[i], value);
-                    case "--warmup" -> warmup = Integer.parseInt(value);
+                    case "--warmup" -> warmup = whole(args[i], value, 0);
                     case "--prompt" -> prompt = positive(args[i], value);
-                    case "--jit-calls" -> jitCalls = Integer.parseInt(value);
-                    case "--seed" -> seed = Long.parseLong(value);
+                    case "--jit-calls" -> jitCalls = whole(args[i], value, 0);
+                    case "--seed" -> seed = seed(value);
                     case "--threads" -> threads = positive(args[i], value);
                     case "--heads" -> heads = positive(args[i], value);
                     case "--kv-heads" -> kvHeads = positive(args[i], value);
@@ -255,25 +258,50 @@ public final class AttentionBenchmark {
             return new Options(contexts, List.copyOf(list), runs, warmup, prompt, jitCalls, seed, threads, heads, kvHeads);
         }
 
+        /** A context length: {@code 4096} or {@code 4k}, from 1 to 2^24 tokens. */
         private static int tokens(String s) {
             String t = s.strip().toLowerCase(Locale.ROOT);
-            int n = t.endsWith("k") ? Integer.parseInt(t.substring(0, t.length() - 1)) * 1024 : Integer.parseInt(t);
-            if (n <= 0) {
-                throw usage("a context length must be positive, got " + s);
+            long n;
+            try {
+                n = t.endsWith("k") ? Long.parseLong(t.substring(0, t.length() - 1)) * 1024 : Long.parseLong(t);
+            } catch (NumberFormatException e) {
+                n = -1;
             }
-            return n;
+            if (n <= 0 || n > MAX_CONTEXT) {
+                throw usage("--contexts takes lengths from 1 to %d (or 1k to 16384k), got '%s'".formatted(MAX_CONTEXT, s));
+            }
+            return (int) n;
         }
 
         private static int positive(String option, String value) {
-            int n = Integer.parseInt(value);
-            if (n <= 0) {
-                throw usage(option + " must be positive, got " + value);
+            return whole(option, value, 1);
+        }
+
+        /** A whole number of at least {@code min}, or an error that names the option and the range. */
+        private static int whole(String option, String value, int min) {
+            long n;
+            try {
+                n = Long.parseLong(value.strip());
+            } catch (NumberFormatException e) {
+                n = Long.MIN_VALUE;
             }
-            return n;
+            if (n < min || n > Integer.MAX_VALUE) {
+                throw usage("%s must be a whole number from %d to %d, got '%s'".formatted(option, min,
+                        Integer.MAX_VALUE, value));
+            }
+            return (int) n;
+        }
+
+        private static long seed(String value) {
+            try {
+                return Long.parseLong(value.strip());
+            } catch (NumberFormatException e) {
+                throw usage("--seed must be a whole number, got '" + value + "'");
+            }
         }
 
         private static IllegalArgumentException usage(String problem) {
-            return new IllegalArgumentException(problem + ". Usage: AttentionBenchmark [--contexts 1k,2k,...] "
+            return new IllegalArgumentException(problem + "; usage: AttentionBenchmark [--contexts 1k,2k,...] "
                     + "[--modes fp32,fp16,q8_0,kivi-2,kivi-4,innerq-base,innerq-small,innerq-hybrid,innerq-4|all] "
                     + "[--runs 11] [--warmup 3] [--prompt 512] [--jit-calls 300] [--seed 1] [--threads N] [--heads 32] "
                     + "[--kv-heads 8]");

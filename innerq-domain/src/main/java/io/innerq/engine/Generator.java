@@ -15,6 +15,7 @@ import io.innerq.tokenizer.Tokenizer;
 /**
  * Prefill and decode for one model: tokenizes the prompt, runs it through the model into a fresh KV cache, then
  * samples token by token until an end-of-generation token, a stop string, the token limit or cancellation.
+ * Logits that are not all finite end the generation with a {@link NonFiniteLogitsException}.
  * Each call uses its own cache and buffers, so calls may run concurrently when the ports allow it.
  */
 public final class Generator implements GenerateUseCase {
@@ -45,6 +46,9 @@ public final class Generator implements GenerateUseCase {
     /**
      * As {@link #generate(GenerationRequest, TokenSink)} for a prompt its caller has already tokenized (as
      * {@code request}'s tokenizer settings say), so that it is not tokenized twice.
+     *
+     * @throws ContextLengthExceededException when the prompt and the tokens asked for do not fit the context
+     * @throws NonFiniteLogitsException       when the model computes a NaN or infinite logit; the cache is freed
      */
     public GenerationResult generate(int[] prompt, GenerationRequest request, TokenSink sink) {
         Tokenizer tokenizer = model.tokenizer();
@@ -87,6 +91,7 @@ public final class Generator implements GenerateUseCase {
             FinishReason reason = FinishReason.LENGTH;
             int generated = 0;
             while (generated < maxTokens) {
+                requireFinite(logits, config.vocabularySize(), length - 1);
                 int next = sampler.sample(logits, tokens, length);
                 if (tokenizer.isEndOfGeneration(next)) {
                     reason = FinishReason.STOP;
@@ -117,6 +122,15 @@ public final class Generator implements GenerateUseCase {
             long end = System.nanoTime();
             return new GenerationResult(stops.emittedText(), prompt.length, generated, reason,
                     prefillEnd - start, end - prefillEnd);
+        }
+    }
+
+    /** Refuses logits with a NaN or infinite value: no token can be sampled from them. */
+    private void requireFinite(float[] logits, int vocabulary, int position) {
+        for (int i = 0; i < vocabulary; i++) {
+            if (!Float.isFinite(logits[i])) {
+                throw new NonFiniteLogitsException(model.fileName(), position, i, logits[i]);
+            }
         }
     }
 

@@ -44,6 +44,8 @@ public final class GgufFile implements AutoCloseable {
     private final Map<String, GgufTensorInfo> tensors;
     /** Byte offset of each tensor's type id in the tensor table, for error messages. */
     private final Map<String, Long> tensorTypeOffsets;
+    /** Byte offset of each tensor's entry (its name) in the tensor table, for error messages. */
+    private final Map<String, Long> tensorEntryOffsets;
     private final long dataOffset;
     private final int alignment;
 
@@ -182,6 +184,7 @@ public final class GgufFile implements AutoCloseable {
         }
         tensors = Collections.unmodifiableMap(table);
         tensorTypeOffsets = Map.copyOf(typeOffsets);
+        tensorEntryOffsets = Map.copyOf(entryOffsets);
     }
 
     /** Maps and parses a GGUF file. The returned file owns the mapping. */
@@ -348,6 +351,16 @@ public final class GgufFile implements AutoCloseable {
             case String s -> "the string \"" + (s.length() > 40 ? s.substring(0, 40) + "..." : s) + "\"";
             default -> value.getClass().getSimpleName() + " " + value;
         };
+    }
+
+    /** Byte offset of a metadata value (its type id), for error messages; 0 when the key is absent. */
+    public long offsetOf(String key) {
+        return metadataOffsets.getOrDefault(key, 0L);
+    }
+
+    /** Byte offset of a tensor's entry in the tensor table, for error messages; 0 when there is no such tensor. */
+    public long tensorEntryOffset(String name) {
+        return tensorEntryOffsets.getOrDefault(name, 0L);
     }
 
     /** The tensor table in file order. */

@@ -1,10 +1,12 @@
 package io.innerq.tokenizer;
 
 import io.innerq.gguf.GgufFile;
+import io.innerq.gguf.GgufFormatException;
 
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A tokenizer vocabulary as stored in GGUF metadata ({@code tokenizer.ggml.*}). The arrays are owned by the record and
@@ -77,7 +79,9 @@ public record Vocabulary(String model, String preTokenizer, String[] tokens, flo
     /**
      * Reads the vocabulary of a GGUF model, with llama.cpp's defaults for absent keys: SentencePiece ("llama") models
      * get BOS 1, EOS 2, unknown 0, add_bos and add_space_prefix; byte-level BPE adds BOS only for the Llama 3
-     * pre-tokenizer. Ids outside the vocabulary (converters write 2^32-1 for "none") count as absent.
+     * pre-tokenizer. An id of -1 or 2^32-1 (what converters write for "none") counts as absent.
+     *
+     * @throws GgufFormatException when a special token id lies outside the vocabulary, or a key has the wrong type
      */
     public static Vocabulary fromGguf(GgufFile gguf) {
         String model = gguf.string("tokenizer.ggml.model").orElseThrow(() -> new IllegalArgumentException(
@@ -121,9 +125,27 @@ public record Vocabulary(String model, String preTokenizer, String[] tokens, flo
                 addBos, addEos, addSpacePrefix);
     }
 
+    /**
+     * A special token id: {@code fallback} when the key is absent (or -1 when the vocabulary is too small for it),
+     * -1 for the "none" that converters write (-1, or 2^32-1 as UINT32).
+     *
+     * @throws GgufFormatException for any other id outside the vocabulary
+     */
     private static int id(GgufFile gguf, String key, int size, int fallback) {
-        long id = gguf.integer(key).orElse((long) fallback);
-        return id >= 0 && id < size ? (int) id : (fallback < size ? fallback : -1);
+        Optional<Long> value = gguf.integer(key);
+        if (value.isEmpty()) {
+            return fallback < size ? fallback : -1;
+        }
+        long id = value.get();
+        if (id == -1 || id == 0xffff_ffffL) {
+            return -1;
+        }
+        if (id < 0 || id >= size) {
+            throw new GgufFormatException(gguf.source(), gguf.offsetOf(key), "metadata '" + key + "'",
+                    ("is %d, outside the vocabulary of %d tokens: expected an id from 0 to %d, or -1 for none")
+                            .formatted(id, size, size - 1));
+        }
+        return (int) id;
     }
 
     public int size() {

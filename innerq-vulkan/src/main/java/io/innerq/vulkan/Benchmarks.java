@@ -60,16 +60,40 @@ final class Benchmarks {
     /** A token count, {@code 32768} or {@code 32k}. */
     static int tokens(String s) {
         String t = s.strip().toLowerCase(Locale.ROOT);
-        return t.endsWith("k") ? 1024 * Integer.parseInt(t.substring(0, t.length() - 1)) : Integer.parseInt(t);
+        long n;
+        try {
+            n = t.endsWith("k") ? 1024 * Long.parseLong(t.substring(0, t.length() - 1)) : Long.parseLong(t);
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n <= 0 || n > MAX_CONTEXT) {
+            throw new IllegalArgumentException("--contexts takes lengths from 1 to %d (or 1k to 16384k), got '%s'"
+                    .formatted(MAX_CONTEXT, s));
+        }
+        return (int) n;
     }
 
-    /** A positive integer option value, or an error that names the option. */
+    /** The longest context a benchmark takes: 2^24 tokens, the longest a model may declare. */
+    static final int MAX_CONTEXT = 1 << 24;
+
+    /** A positive integer option value, or an error that names the option and the range. */
     static int positive(String option, String v) {
-        int n = Integer.parseInt(v.strip());
-        if (n <= 0) {
-            throw new IllegalArgumentException(option + " must be positive, got " + v);
+        return whole(option, v, 1);
+    }
+
+    /** A whole number of at least {@code min}, or an error that names the option and the range. */
+    static int whole(String option, String v, int min) {
+        long n;
+        try {
+            n = Long.parseLong(v.strip());
+        } catch (NumberFormatException e) {
+            n = Long.MIN_VALUE;
         }
-        return n;
+        if (n < min || n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("%s must be a whole number from %d to %d, got '%s'"
+                    .formatted(option, min, Integer.MAX_VALUE, v));
+        }
+        return (int) n;
     }
 
     /** A JSON string. */

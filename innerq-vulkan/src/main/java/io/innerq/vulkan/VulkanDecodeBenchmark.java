@@ -187,7 +187,7 @@ public final class VulkanDecodeBenchmark {
                 case "--contexts" -> contexts = Arrays.stream(v.split(",")).mapToInt(Benchmarks::tokens).toArray();
                 case "--kv" -> modes = Arrays.stream(v.split(",")).map(KvMode::parse).toList();
                 case "--tokens" -> tokens = Benchmarks.positive(a, v);
-                case "--warmup" -> warmup = Math.max(0, Integer.parseInt(v));
+                case "--warmup" -> warmup = Benchmarks.whole(a, v, 0);
                 case "--runs" -> runs = Benchmarks.positive(a, v);
                 case "--copy-mib" -> copy = (long) Benchmarks.positive(a, v) << 20;
                 default -> throw new IllegalArgumentException("unknown option " + a + " for bench step; options: --model "

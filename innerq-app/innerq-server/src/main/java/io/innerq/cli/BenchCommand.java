@@ -2,6 +2,7 @@ package io.innerq.cli;
 
 import io.innerq.serving.Backend;
 import io.innerq.serving.BackendKind;
+import io.innerq.serving.EngineSettings;
 import io.innerq.serving.ModelResolver;
 import io.innerq.serving.ModelSource;
 import io.innerq.cache.KvMode;
@@ -10,6 +11,7 @@ import io.innerq.engine.GenerationResult;
 import io.innerq.engine.Generator;
 import io.innerq.engine.TokenSink;
 import io.innerq.model.LlamaModel;
+import io.innerq.model.WeightCheck;
 import io.innerq.sampling.SamplingParams;
 
 import java.io.IOException;
@@ -40,12 +42,14 @@ final class BenchCommand {
             throw new CliArguments.HelpRequested();
         }
         if (!args.isEmpty() && args.getFirst().equals("attention")) {
-            return attention(args.subList(1, args.size()), out);
+            return options(() -> attention(args.subList(1, args.size()), out));
         }
         if (!args.isEmpty() && args.getFirst().equals("step")) {
             out.flush();
-            io.innerq.vulkan.VulkanDecodeBenchmark.run(args.subList(1, args.size()).toArray(String[]::new), out);
-            return 0;
+            return options(() -> {
+                io.innerq.vulkan.VulkanDecodeBenchmark.run(args.subList(1, args.size()).toArray(String[]::new), out);
+                return 0;
+            });
         }
         if (!args.isEmpty() && args.getFirst().equals("serve")) {
             return BenchServeCommand.run(args.subList(1, args.size()), out, err);
@@ -56,7 +60,7 @@ final class BenchCommand {
         }
         var cli = CliArguments.parse("bench decode", args.subList(1, args.size()),
                 Set.of("model", "backends", "kv", "tokens", "runs", "prompt", "context-file", "context", "threads"),
-                Set.of());
+                Set.of("check-weights"));
         List<ModelSource> models = cli.get("model")
                 .map(m -> List.of(ModelResolver.fromEnvironment().resolve(Optional.of(m))))
                 .orElseGet(BenchCommand::allModels);
@@ -71,7 +75,7 @@ final class BenchCommand {
         List<KvMode> modes = cli.kvModes("kv", "fp32");
         int tokens = cli.integer("tokens", 1, "tokens to decode").orElse(128);
         int runs = cli.integer("runs", 1, "timed runs").orElse(3);
-        int threads = cli.integer("threads", 0, "0: one per core").orElse(0);
+        int threads = cli.integer("threads", 0, EngineSettings.MAX_THREADS, "0: one per core").orElse(0);
         Optional<String> contextText = cli.get("context-file")
                 .map(f -> {
                     try {
@@ -86,7 +90,7 @@ final class BenchCommand {
                 runs);
         out.println("|---|---|---|---:|---:|---:|---:|");
         for (ModelSource source : models) {
-            try (LlamaModel model = source.load()) {
+            try (LlamaModel model = source.load(cli.flag("check-weights") ? WeightCheck.ALL : WeightCheck.NORMS)) {
                 String prompt = contextText.map(t -> firstTokens(model, t, contextTokens))
                         .orElse(cli.get("prompt").orElse("Once upon a time"));
                 double first = 0;
@@ -123,6 +127,20 @@ final class BenchCommand {
             }
         }
         return 0;
+    }
+
+    /**
+     * Runs a benchmark of the adapters' own (attention, step). They read their options first and refuse one with an
+     * {@link IllegalArgumentException} that names it: a usage error here.
+     */
+    private static int options(java.util.function.IntSupplier benchmark) {
+        try {
+            return benchmark.getAsInt();
+        } catch (CliArguments.UsageException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new CliArguments.UsageException(e.getMessage());
+        }
     }
 
     /**

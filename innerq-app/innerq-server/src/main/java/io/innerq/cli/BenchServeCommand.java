@@ -1,5 +1,6 @@
 package io.innerq.cli;
 
+import io.innerq.serving.EngineSettings;
 import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -63,20 +64,27 @@ final class BenchServeCommand {
 
     static int run(List<String> args, PrintStream out, PrintStream err) {
         var cli = CliArguments.parse("bench serve", args, Set.of("model", "clients", "seconds", "max-requests",
-                "max-tokens", "concurrency", "kv-budget", "kv", "threads", "sample-seconds", "backend"), Set.of());
-        int clients = positive(cli, "clients", 4);
-        int seconds = positive(cli, "seconds", 30);
-        int maxRequests = positive(cli, "max-requests", 10_000);
-        int maxTokens = positive(cli, "max-tokens", 64);
-        int sampleSeconds = cli.integer("sample-seconds").orElse(0);
+                "max-tokens", "concurrency", "kv-budget", "kv", "threads", "sample-seconds", "backend"),
+                Set.of("check-weights"));
+        int max = EngineSettings.MAX_THREADS;
+        int clients = cli.integer("clients", 1, max, "streaming clients").orElse(4);
+        int seconds = cli.integer("seconds", 1, "").orElse(30);
+        int maxRequests = cli.integer("max-requests", 1, "").orElse(10_000);
+        int maxTokens = cli.integer("max-tokens", 1, "per request").orElse(64);
+        int sampleSeconds = cli.integer("sample-seconds", 0, "0: no samples").orElse(0);
+        var concurrency = cli.integer("concurrency", 1, max, "generation slots");
+        var threads = cli.integer("threads", 0, max, "0: one per core");
 
         var spring = new ArrayList<>(List.of("--server.address=127.0.0.1", "--server.port=0",
                 "--logging.level.root=WARN"));
         cli.get("model").ifPresent(m -> spring.add("--spring.ai.innerq.model=" + m));
-        cli.get("concurrency").ifPresent(c -> spring.add("--spring.ai.innerq.concurrency=" + c));
+        concurrency.ifPresent(c -> spring.add("--spring.ai.innerq.concurrency=" + c));
         cli.get("kv-budget").ifPresent(b -> spring.add("--spring.ai.innerq.kv.budget=" + b));
         cli.get("kv").ifPresent(k -> spring.add("--spring.ai.innerq.kv.mode=" + k));
-        cli.get("threads").ifPresent(t -> spring.add("--spring.ai.innerq.threads=" + t));
+        threads.ifPresent(t -> spring.add("--spring.ai.innerq.threads=" + t));
+        if (cli.flag("check-weights")) {
+            spring.add("--spring.ai.innerq.check-weights=true");
+        }
         cli.get("backend").ifPresent(b -> spring.add("--spring.ai.innerq.backend=" + b));
 
         int[] status = {1};
@@ -358,14 +366,6 @@ final class BenchServeCommand {
         }
         long total = System.nanoTime() - start;
         return new Sample(200, first < 0 ? total : first, total, completion > 0 ? completion : chunks);
-    }
-
-    private static int positive(CliArguments cli, String name, int otherwise) {
-        int v = cli.integer(name).orElse(otherwise);
-        if (v < 1) {
-            throw new CliArguments.UsageException("--%s must be at least 1, got %d".formatted(name, v));
-        }
-        return v;
     }
 
     /** Bytes the JVM's buffer pool {@code name} ("direct" or "mapped") holds. */

@@ -1,6 +1,7 @@
 package io.innerq.cli;
 
 import io.innerq.serving.ModelResolver.ModelNotFoundException;
+import io.innerq.engine.NonFiniteLogitsException;
 import io.innerq.gguf.GgufFormatException;
 
 import java.io.IOException;
@@ -32,9 +33,10 @@ public final class Cli {
                   --stop TEXT           end before this text
                   --kv MODE             KV cache mode (default fp32; see README.md)
                   --backend B           cpu (default), vulkan, scalar or auto
-                  --threads N           CPU threads (default 0: one per core)
+                  --threads N           CPU threads, 0 to 1024 (default 0: one per core)
                   --chat [--system TEXT]
                                         the prompt as a user message through the model's chat template
+                  --check-weights       read every weight at load and refuse the model if one is NaN or infinite
                 """);
         HELP.put("eval", """
                 usage: innerq eval --text FILE [--model FILE] [options]
@@ -42,16 +44,16 @@ public final class Cli {
                   in one pass; writes PREFIX.md, PREFIX.json and PREFIX.png
                   --kv MODE,...|all     the modes (default all)
                   --chunk N             windows of N tokens of the text (default: each document alone)
-                  --max-windows N, --prefill N, --out PREFIX, --json, --backend B, --threads N
+                  --max-windows N, --prefill N, --out PREFIX, --json, --backend B, --threads N, --check-weights
                 """);
         HELP.put("plan", """
                 usage: innerq plan --budget SIZE [--model FILE] [--kv MODE,...|all]
-                  tokens of KV cache that fit in a memory budget (e.g. 2GiB), per mode
+                  tokens of KV cache that fit in a memory budget (e.g. 2GiB; 1 byte to 8 EiB), per mode
                 """);
         HELP.put("bench", """
                 usage: innerq bench decode|step|attention|serve [options]   (innerq bench <name> --help)
                   bench decode [--model FILE] [--backends scalar,cpu] [--kv MODE,...] [--tokens N] [--runs N]
-                               [--prompt TEXT | --context-file FILE --context N] [--threads N]
+                               [--prompt TEXT | --context-file FILE --context N] [--threads N] [--check-weights]
                                         decode speed of each model, backend and KV mode
                   bench step --model FILE[,FILE] [--contexts 1k,8k,32k] [--kv MODE,...] [--tokens N] [--runs N] [--json]
                                         the whole token step on the Vulkan GPU at long contexts
@@ -59,7 +61,7 @@ public final class Cli {
                                         attention alone, Llama-3-8B shapes, every KV mode
                   bench serve [--model FILE] [--clients N] [--seconds N] [--max-requests N] [--max-tokens N]
                               [--concurrency N] [--kv-budget SIZE] [--kv MODE] [--threads N] [--backend B]
-                              [--sample-seconds N]
+                              [--sample-seconds N] [--check-weights]
                                         the service in-process on loopback under streaming clients
                 """);
         HELP.put("synth", """
@@ -75,7 +77,8 @@ public final class Cli {
                 """);
         HELP.put("serve", """
                 usage: innerq serve [--model FILE] [--port N] [--host ADDRESS] [--kv MODE] [--kv-budget SIZE]
-                                    [--backend B] [--threads N] [--concurrency N] [--name=value ...]
+                                    [--backend B] [--threads N] [--concurrency N] [--check-weights]
+                                    [--name=value ...]
                   the OpenAI-compatible HTTP service and the actuator, on 127.0.0.1:8080 by default
                   --model FILE          spring.ai.innerq.model (default: the first model of the search path,
                                         else the embedded stories260K)
@@ -84,8 +87,10 @@ public final class Cli {
                   --kv MODE             spring.ai.innerq.kv.mode (default innerq-small)
                   --kv-budget SIZE      spring.ai.innerq.kv.budget (default 1GB)
                   --backend B           spring.ai.innerq.backend: auto (default), cpu, vulkan or scalar
-                  --threads N           spring.ai.innerq.threads (default 0: one per core)
-                  --concurrency N       spring.ai.innerq.concurrency: generations at once (default 1)
+                  --threads N           spring.ai.innerq.threads, 0 to 1024 (default 0: one per core)
+                  --concurrency N       spring.ai.innerq.concurrency: generations at once, 1 to 1024 (default 1)
+                  --check-weights       spring.ai.innerq.check-weights=true: read every weight at load and refuse
+                                        the model if one is NaN or infinite
                   --name=value          any Spring property; InnerQ's are spring.ai.innerq.* and innerq.*
                                         (README.md lists them); also from the environment, e.g.
                                         SPRING_AI_INNERQ_KV_BUDGET=4GB
@@ -114,7 +119,11 @@ public final class Cli {
     private Cli() {
     }
 
-    /** Runs a command; returns the process exit code (0 ok, 1 failure, 2 usage). */
+    /**
+     * Runs a command; returns the process exit code: 0 ok, 1 failure (a model file that is malformed or cannot run,
+     * a request that does not fit it, a file that cannot be read), 2 usage (an option that is unknown, missing or out
+     * of its range). Every error is one line on {@code err}.
+     */
     public static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
             if (args.length > 1 && HELP.containsKey(args[1])) {
@@ -141,12 +150,12 @@ public final class Cli {
             out.print(HELP.getOrDefault(args[0], USAGE));
             return 0;
         } catch (CliArguments.UsageException e) {
-            err.println("innerq: " + e.getMessage());
-            err.println(HELP.containsKey(args[0]) ? "run 'innerq " + args[0] + " --help' for its options"
-                    : "run 'innerq help' for usage");
+            err.println("innerq: " + e.getMessage() + (HELP.containsKey(args[0])
+                    ? "; run 'innerq " + args[0] + " --help' for its options" : "; run 'innerq help' for usage"));
             return 2;
-        } catch (ModelNotFoundException | GgufFormatException | IllegalArgumentException e) {
-            // includes ContextLengthExceededException and invalid options (sampling, KV mode)
+        } catch (ModelNotFoundException | GgufFormatException | IllegalArgumentException
+                 | NonFiniteLogitsException e) {
+            // a model file that cannot run, ContextLengthExceededException, a model that computes NaN
             err.println("innerq: " + e.getMessage());
             return 1;
         } catch (NoSuchFileException e) {

@@ -71,23 +71,31 @@ final class CliArguments {
         return get(name).orElseThrow(() -> new UsageException("'%s' needs --%s".formatted(command, name)));
     }
 
-    Optional<Integer> integer(String name) {
-        return get(name).map(v -> {
-            try {
-                return Integer.parseInt(v);
-            } catch (NumberFormatException e) {
-                throw new UsageException("--%s must be a whole number, got '%s'".formatted(name, v));
-            }
-        });
+    /** A whole number of at least {@code min}; {@code meaning} says what the option is, for the message. */
+    Optional<Integer> integer(String name, int min, String meaning) {
+        return integer(name, min, Integer.MAX_VALUE, meaning);
     }
 
-    /** {@link #integer}, at least {@code min}; {@code meaning} says what the option is, for the message. */
-    Optional<Integer> integer(String name, int min, String meaning) {
-        return integer(name).map(v -> {
-            if (v < min) {
-                throw new UsageException("--%s must be at least %d (%s), got %d".formatted(name, min, meaning, v));
+    /**
+     * A whole number from {@code min} to {@code max}; anything else is refused in a message that names the option,
+     * the range and {@code meaning} (what the option is, e.g. {@code "0: one per core"}).
+     */
+    Optional<Integer> integer(String name, int min, int max, String meaning) {
+        String range = (max == Integer.MAX_VALUE ? "at least %d" : "between %d and %d").formatted(min, max)
+                + (meaning.isEmpty() ? "" : " (" + meaning + ")");
+        return get(name).map(v -> {
+            long n;
+            try {
+                n = Long.parseLong(v.strip());
+            } catch (NumberFormatException e) {
+                throw new UsageException("--%s must be a whole number %s, got '%s'".formatted(name, range, v));
             }
-            return v;
+            if (n < min || n > max) {
+                throw new UsageException("--%s must be %s, got %s".formatted(name, n > max
+                        ? "between %d and %d".formatted(min, max) + (meaning.isEmpty() ? "" : " (" + meaning + ")")
+                        : range, v.strip()));
+            }
+            return (int) n;
         });
     }
 
@@ -100,23 +108,34 @@ final class CliArguments {
         }
     }
 
+    /** Any 64-bit whole number. */
     Optional<Long> longValue(String name) {
         return get(name).map(v -> {
             try {
-                return Long.parseLong(v);
+                return Long.parseLong(v.strip());
             } catch (NumberFormatException e) {
-                throw new UsageException("--%s must be a whole number, got '%s'".formatted(name, v));
+                throw new UsageException("--%s must be a whole number from %d to %d, got '%s'"
+                        .formatted(name, Long.MIN_VALUE, Long.MAX_VALUE, v));
             }
         });
     }
 
-    Optional<Float> number(String name) {
+    /**
+     * A finite number that {@code allowed} accepts; {@code range} says which, for the message (e.g.
+     * {@code "in (0, 1]"}).
+     */
+    Optional<Float> number(String name, String range, java.util.function.DoublePredicate allowed) {
         return get(name).map(v -> {
+            float f;
             try {
-                return Float.parseFloat(v);
+                f = Float.parseFloat(v.strip());
             } catch (NumberFormatException e) {
-                throw new UsageException("--%s must be a number, got '%s'".formatted(name, v));
+                throw new UsageException("--%s must be a number %s, got '%s'".formatted(name, range, v));
             }
+            if (!Float.isFinite(f) || !allowed.test(f)) {
+                throw new UsageException("--%s must be %s, got %s".formatted(name, range, v.strip()));
+            }
+            return f;
         });
     }
 

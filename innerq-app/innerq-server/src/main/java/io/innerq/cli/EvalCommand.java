@@ -2,6 +2,7 @@ package io.innerq.cli;
 
 import io.innerq.serving.Backend;
 import io.innerq.serving.BackendKind;
+import io.innerq.serving.EngineSettings;
 import io.innerq.serving.ModelResolver;
 import io.innerq.serving.ModelSource;
 import io.innerq.cache.KvMode;
@@ -9,6 +10,7 @@ import io.innerq.eval.CacheModeEvaluator;
 import io.innerq.eval.EvalText;
 import io.innerq.eval.ModeScore;
 import io.innerq.model.LlamaModel;
+import io.innerq.model.WeightCheck;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -33,18 +35,18 @@ final class EvalCommand {
     static int run(List<String> args, PrintStream out, PrintStream err) throws IOException {
         var cli = CliArguments.parse("eval", args,
                 Set.of("model", "text", "kv", "chunk", "max-windows", "prefill", "out", "threads", "backend"),
-                Set.of("json"));
+                Set.of("json", "check-weights"));
         Path textFile = Path.of(cli.require("text"));
         List<KvMode> modes = cli.kvModes("kv", "all");
         ModelSource source = ModelResolver.fromEnvironment().resolve(cli.get("model"));
         BackendKind kind = cli.backend(BackendKind.CPU);
         int maxWindows = cli.integer("max-windows", 1, "windows to score").orElse(Integer.MAX_VALUE);
         int prefill = cli.integer("prefill", 1, "tokens run as the prompt").orElse(1);
-        int threads = cli.integer("threads", 0, "0: one per core").orElse(0);
+        int threads = cli.integer("threads", 0, EngineSettings.MAX_THREADS, "0: one per core").orElse(0);
         var chunk = cli.integer("chunk", 2, "tokens per window");
         String text = Files.readString(textFile, StandardCharsets.UTF_8);
 
-        try (LlamaModel model = source.load();
+        try (LlamaModel model = source.load(cli.flag("check-weights") ? WeightCheck.ALL : WeightCheck.NORMS);
              Backend backend = Backend.open(kind, threads)) {
             int context = model.config().contextLength();
             List<int[]> windows = chunk.isPresent()

@@ -2,6 +2,7 @@ package io.innerq.cli;
 
 import io.innerq.serving.Backend;
 import io.innerq.serving.BackendKind;
+import io.innerq.serving.EngineSettings;
 import io.innerq.serving.ModelResolver;
 import io.innerq.serving.ModelSource;
 import io.innerq.cache.KvMode;
@@ -11,6 +12,7 @@ import io.innerq.engine.GenerationRequest;
 import io.innerq.engine.GenerationResult;
 import io.innerq.engine.Generator;
 import io.innerq.model.LlamaModel;
+import io.innerq.model.WeightCheck;
 import io.innerq.sampling.SamplingParams;
 
 import java.io.IOException;
@@ -36,18 +38,18 @@ final class GenerateCommand {
         var cli = CliArguments.parse("generate", args,
                 Set.of("model", "prompt", "max-tokens", "temperature", "top-k", "top-p", "min-p", "repeat-penalty",
                         "seed", "stop", "threads", "backend", "kv", "system"),
-                Set.of("chat"));
+                Set.of("chat", "check-weights"));
         String prompt = cli.require("prompt");
         long seed = cli.longValue("seed").orElse(System.nanoTime());
         SamplingParams defaults = SamplingParams.defaults(seed);
         SamplingParams sampling;
         try {
             sampling = new SamplingParams(
-                    cli.number("temperature").orElse(defaults.temperature()),
-                    cli.integer("top-k").orElse(defaults.topK()),
-                    cli.number("top-p").orElse(defaults.topP()),
-                    cli.number("min-p").orElse(defaults.minP()),
-                    cli.number("repeat-penalty").orElse(defaults.repetitionPenalty()),
+                    cli.number("temperature", ">= 0 (0: greedy decoding)", t -> t >= 0).orElse(defaults.temperature()),
+                    cli.integer("top-k", 0, "0: off").orElse(defaults.topK()),
+                    cli.number("top-p", "in (0, 1]", p -> p > 0 && p <= 1).orElse(defaults.topP()),
+                    cli.number("min-p", "in [0, 1)", p -> p >= 0 && p < 1).orElse(defaults.minP()),
+                    cli.number("repeat-penalty", "> 0 (1: off)", r -> r > 0).orElse(defaults.repetitionPenalty()),
                     defaults.repetitionWindow(),
                     seed);
         } catch (IllegalArgumentException e) {
@@ -57,13 +59,13 @@ final class GenerateCommand {
         if (cli.get("kv").filter(m -> m.contains(",") || m.equals("all")).isPresent()) {
             throw new CliArguments.UsageException("--kv takes one KV cache mode for generate");
         }
-        int threads = cli.integer("threads", 0, "0: one per core").orElse(0);
+        int threads = cli.integer("threads", 0, EngineSettings.MAX_THREADS, "0: one per core").orElse(0);
         var requestedTokens = cli.integer("max-tokens", 0, "tokens to generate");
         BackendKind kind = cli.backend(BackendKind.CPU);
         ModelSource source = ModelResolver.fromEnvironment().resolve(cli.get("model"));
 
         long t0 = System.nanoTime();
-        try (LlamaModel model = source.load();
+        try (LlamaModel model = source.load(cli.flag("check-weights") ? WeightCheck.ALL : WeightCheck.NORMS);
              Backend backend = Backend.open(kind, threads)) {
             var forward = backend.forward(model);
             err.printf("loaded %s (%s) in %d ms; backend %s%n", source.describe(), model.name(),
@@ -95,11 +97,18 @@ final class GenerateCommand {
                 out.print(prompt); // completion: the prompt, then its continuation
                 out.flush();
             }
-            GenerationResult result = generator.generate(request, chunk -> {
-                out.print(chunk);
+            GenerationResult result;
+            try {
+                result = generator.generate(request, chunk -> {
+                    out.print(chunk);
+                    out.flush();
+                    return true;
+                });
+            } catch (RuntimeException e) {
+                out.println(); // end the text before the error line
                 out.flush();
-                return true;
-            });
+                throw e;
+            }
             out.println();
             out.flush();
             err.printf("%d prompt tokens in %.1f ms (%.1f tok/s), %d generated at %.1f tok/s, finish: %s%n",

@@ -10,6 +10,8 @@ import io.innerq.port.out.KvCachePort.CacheGeometry;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -26,7 +28,7 @@ final class PlanCommand {
 
     static int run(List<String> args, PrintStream out) throws IOException {
         var cli = CliArguments.parse("plan", args, Set.of("model", "budget", "kv"), Set.of());
-        long budget = parseBytes(cli.require("budget"));
+        long budget = parseBytes("budget", cli.require("budget"));
         ModelSource source = ModelResolver.fromEnvironment().resolve(cli.get("model"));
         List<KvMode> modes = cli.kvModes("kv", "all");
         try (GgufFile gguf = source.open()) {
@@ -47,12 +49,15 @@ final class PlanCommand {
         return 0;
     }
 
-    /** {@code 512MiB}, {@code 2g}, {@code 1.5GB}, {@code 1048576}: binary units with or without the i. */
-    static long parseBytes(String text) {
+    /**
+     * {@code 512MiB}, {@code 2g}, {@code 1.5GB}, {@code 1048576}: binary units with or without the i; from 1 byte to
+     * {@link Long#MAX_VALUE} bytes (8 EiB), fractions of a byte dropped. {@code option} names the option in errors.
+     */
+    static long parseBytes(String option, String text) {
         Matcher m = SIZE.matcher(text);
         if (!m.matches()) {
-            throw new CliArguments.UsageException("'%s' is not a size: write e.g. 512MiB, 2GiB or 1073741824"
-                    .formatted(text));
+            throw new CliArguments.UsageException(("--%s: '%s' is not a size: write e.g. 512MiB, 2GiB or 1073741824"
+                    + " (1 byte to 8 EiB)").formatted(option, text));
         }
         int power = switch (m.group(2).toLowerCase(Locale.ROOT)) {
             case "k" -> 1;
@@ -61,6 +66,11 @@ final class PlanCommand {
             case "t" -> 4;
             default -> 0;
         };
-        return (long) (Double.parseDouble(m.group(1)) * Math.pow(1024, power));
+        BigInteger bytes = new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(1024).pow(power)).toBigInteger();
+        if (bytes.signum() <= 0 || bytes.compareTo(BigInteger.valueOf(Long.MAX_VALUE)) > 0) {
+            throw new CliArguments.UsageException("--%s must be between 1 byte and %,d bytes (8 EiB), got '%s'"
+                    .formatted(option, Long.MAX_VALUE, text));
+        }
+        return bytes.longValueExact();
     }
 }

@@ -4,6 +4,7 @@ import io.innerq.autoconfigure.InnerqChatProperties;
 import io.innerq.autoconfigure.InnerqEngineProperties;
 import io.innerq.server.InnerqServer;
 import io.innerq.server.InnerqServerProperties;
+import io.innerq.serving.EngineSettings;
 import io.innerq.serving.ModelResolver;
 import io.innerq.serving.ModelSource;
 import org.springframework.boot.SpringApplication;
@@ -57,6 +58,14 @@ final class ServeCommand {
             "--kv", "spring.ai.innerq.kv.mode", "--kv-budget", "spring.ai.innerq.kv.budget",
             "--backend", "spring.ai.innerq.backend", "--threads", "spring.ai.innerq.threads",
             "--concurrency", "spring.ai.innerq.concurrency");
+
+    /** Short options that take no value, and the property each sets to true. */
+    static final Map<String, String> FLAGS = Map.of("--check-weights", "spring.ai.innerq.check-weights");
+
+    /** The ranges of the short options that take a whole number. */
+    private static final Map<String, int[]> RANGES = Map.of("--port", new int[] {0, 65535},
+            "--threads", new int[] {0, EngineSettings.MAX_THREADS},
+            "--concurrency", new int[] {1, EngineSettings.MAX_THREADS});
 
     /** Property prefixes of InnerQ's own: every name under them must be one the metadata lists. */
     private static final List<String> OWN_PREFIXES = List.of(InnerqEngineProperties.PREFIX + ".", "innerq.");
@@ -125,22 +134,47 @@ final class ServeCommand {
             int eq = a.indexOf('=');
             String name = eq < 0 ? a : a.substring(0, eq);
             String property = SHORT.get(name);
-            if (property != null) {
+            if (FLAGS.containsKey(name)) {
+                out.add("--" + FLAGS.get(name) + (eq < 0 ? "=true" : a.substring(eq)));
+            } else if (property != null) {
+                String value;
                 if (eq >= 0) {
-                    out.add("--" + property + a.substring(eq));
+                    value = a.substring(eq + 1);
                 } else if (i + 1 < args.size()) {
-                    out.add("--" + property + "=" + args.get(++i));
+                    value = args.get(++i);
                 } else {
                     throw new CliArguments.UsageException(name + " needs a value");
                 }
+                checkRange(name, value);
+                out.add("--" + property + "=" + value);
             } else if (a.startsWith("--") && eq > 2) {
                 out.add(a);
             } else {
+                var options = new TreeSet<>(SHORT.keySet());
+                options.addAll(FLAGS.keySet());
                 throw new CliArguments.UsageException(("unknown option '%s': serve takes %s, and Spring properties "
-                        + "as --name=value").formatted(a, String.join(", ", new TreeSet<>(SHORT.keySet()))));
+                        + "as --name=value").formatted(a, String.join(", ", options)));
             }
         }
         return out.toArray(String[]::new);
+    }
+
+    /** A short option's whole number within its range, or a usage error that names both. */
+    private static void checkRange(String option, String value) {
+        int[] range = RANGES.get(option);
+        if (range == null) {
+            return;
+        }
+        long n;
+        try {
+            n = Long.parseLong(value.strip());
+        } catch (NumberFormatException e) {
+            n = Long.MIN_VALUE;
+        }
+        if (n < range[0] || n > range[1]) {
+            throw new CliArguments.UsageException("%s must be between %d and %d (a whole number), got '%s'"
+                    .formatted(option, range[0], range[1], value));
+        }
     }
 
     /** What the checks found: the model to load and where to listen. */
@@ -195,7 +229,14 @@ final class ServeCommand {
             String value = e.getProperty() == null ? "" : " " + e.getProperty().getValue();
             String option = SHORT.entrySet().stream().filter(s -> propertyName(s.getValue()).equals(e.getName()))
                     .map(Map.Entry::getKey).findFirst().orElse("--" + e.getName());
-            throw new CliArguments.UsageException("%s%s: %s".formatted(option, value, reason(e)));
+            if (RANGES.containsKey(option) && e.getProperty() != null) {
+                checkRange(option, String.valueOf(e.getProperty().getValue())); // says the range
+            }
+            String reason = reason(e);
+            if (e.getProperty() == null && reason.startsWith(e.getName() + ".")) {
+                throw new CliArguments.UsageException(reason); // it names the property already
+            }
+            throw new CliArguments.UsageException("%s%s: %s".formatted(option, value, reason));
         } catch (IllegalArgumentException e) {
             throw new CliArguments.UsageException(e.getMessage());
         }
@@ -309,6 +350,14 @@ final class ServeCommand {
     static String reason(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             String type = t.getClass().getName();
+            if (t instanceof NumberFormatException) {
+                return "not a number, or not one in the range of the property's type";
+            }
+            if (t instanceof IllegalArgumentException && t.getMessage() != null
+                    && t.getMessage().startsWith("No enum constant ")) {
+                String constant = t.getMessage().substring(t.getMessage().lastIndexOf('.') + 1);
+                return "'%s' is not one of the property's values".formatted(constant);
+            }
             if (!type.startsWith("org.springframework.") || type.endsWith(".PortInUseException")) {
                 return t.getMessage() != null ? t.getMessage() : t.toString();
             }

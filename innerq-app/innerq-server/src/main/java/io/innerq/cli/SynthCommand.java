@@ -1,5 +1,6 @@
 package io.innerq.cli;
 
+import io.innerq.model.LlamaConfig;
 import io.innerq.model.synthetic.SyntheticModel;
 import io.innerq.model.synthetic.SyntheticShape;
 import io.innerq.tensor.GgmlType;
@@ -23,21 +24,31 @@ final class SynthCommand {
     private SynthCommand() {
     }
 
+    /** {@code value}, or a usage error naming {@code option} when it is refused. */
+    private static <T> T usage(String option, java.util.function.Supplier<T> value) {
+        try {
+            return value.get();
+        } catch (CliArguments.UsageException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new CliArguments.UsageException(option + ": " + e.getMessage());
+        }
+    }
+
     static int run(List<String> args, PrintStream out, PrintStream err) {
         var cli = CliArguments.parse("synth", args, Set.of("shape", "type", "out", "seed", "context"),
                 Set.of("force"));
-        SyntheticShape shape = SyntheticShape.parse(cli.require("shape"));
-        GgmlType type = SyntheticModel.parseType(cli.get("type").orElse("q4_0"));
+        SyntheticShape shape = usage("--shape", () -> SyntheticShape.parse(cli.require("shape")));
+        GgmlType type = usage("--type", () -> SyntheticModel.parseType(cli.get("type").orElse("q4_0")));
         long seed = cli.longValue("seed").orElse(1L);
-        if (cli.get("context").isPresent()) {
-            int context = cli.integer("context").orElseThrow();
-            if (context < 1) {
-                throw new CliArguments.UsageException("--context must be at least 1, got " + context);
-            }
-            shape = shape.withContextLength(context);
+        var context = cli.integer("context", 1, LlamaConfig.MAX_CONTEXT, "tokens");
+        if (context.isPresent()) {
+            SyntheticShape base = shape;
+            shape = usage("--context", () -> base.withContextLength(context.get()));
         }
         Path path = Path.of(cli.require("out"));
-        var model = new SyntheticModel(shape, type, seed);
+        SyntheticShape chosen = shape;
+        var model = usage("--shape and --type", () -> new SyntheticModel(chosen, type, seed));
         long size = model.fileSize();
         err.printf(Locale.ROOT, "writing %s: %s, %s, %,d parameters, seed %d, %,d bytes%n", path, shape.name(),
                 type, shape.parameters(), seed, size);

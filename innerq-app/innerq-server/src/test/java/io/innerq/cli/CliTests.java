@@ -62,7 +62,7 @@ class CliTests {
     void benchServeRefusesNoClients() {
         Run r = run("bench", "serve", "--clients", "0");
         assertThat(r.status()).isEqualTo(2);
-        assertThat(r.err()).contains("--clients must be at least 1");
+        assertThat(r.err()).contains("--clients must be between 1 and 1024");
     }
 
     @Test
@@ -109,7 +109,7 @@ class CliTests {
         assertThat(k.status()).isEqualTo(2);
         assertThat(k.err()).contains("unknown KV cache mode 'innerq-7'");
         String[][] malformed = {{"--max-tokens", "-1", "--max-tokens must be at least 0"},
-                {"--threads", "-1", "--threads must be at least 0"}, {"--top-p", "1.5", "top-p must be in (0, 1]"},
+                {"--threads", "-1", "--threads must be between 0 and 1024"}, {"--top-p", "1.5", "top-p must be in (0, 1]"},
                 {"--temperature", "-2", "temperature must be >= 0"}, {"--backend", "gpu", "unknown backend 'gpu'"},
                 {"--kv", "fp32,fp16", "--kv takes one KV cache mode"}};
         for (String[] m : malformed) {

@@ -124,7 +124,7 @@ class PullCommandTests {
         Run unknown = run("pull", "gpt-5:q4_0");
         assertThat(unknown.status()).isEqualTo(2);
         assertThat(unknown.err()).startsWith("innerq: 'gpt-5:q4_0' is not a model name of the catalog nor a URL; "
-                + "run 'innerq pull --list' for the names\n");
+                + "run 'innerq pull --list' for the names; run 'innerq pull --help' for its options\n");
 
         Run ambiguous = run("pull", "tinyllama-1.1b-chat");
         assertThat(ambiguous.status()).isEqualTo(2);

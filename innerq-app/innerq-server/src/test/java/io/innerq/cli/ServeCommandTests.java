@@ -76,12 +76,12 @@ class ServeCommandTests {
     void malformedValuesAreUsageErrorsThatNameTheOption() {
         String[][] cases = {{"--port", "-1", "--port must be between 0 and 65535"},
                 {"--port", "70000", "--port must be between 0 and 65535"},
-                {"--port", "nine", "--port nine"},
+                {"--port", "nine", "--port must be between 0 and 65535 (a whole number), got 'nine'"},
                 {"--host", "no-such-host.invalid", "--host 'no-such-host.invalid'"},
                 {"--kv-budget", "lots", "--kv-budget lots"},
                 {"--backend", "gpu", "--backend gpu"},
-                {"--threads", "-1", "threads must be >= 0"},
-                {"--concurrency", "0", "concurrency must be >= 1"},
+                {"--threads", "-1", "--threads must be between 0 and 1024"},
+                {"--concurrency", "0", "--concurrency must be between 1 and 1024"},
                 {"--innerq.max-messages=0", "innerq.max-messages must be at least 1"},
                 {"--spring.ai.innerq.chat.options.top-p=7", "top-p must be in (0, 1]"},
                 {"--spring.ai.innerq.queue-timeout=soon", "--spring.ai.innerq.queue-timeout soon"}};
@@ -150,6 +150,8 @@ class ServeCommandTests {
                 "--spring.ai.innerq.kv.mode=fp16", "--kv", "q8_0"))).containsExactly("--spring.ai.innerq.model=m.gguf",
                 "--server.port=9000", "--server.address=::1", "--spring.ai.innerq.kv.mode=fp16",
                 "--spring.ai.innerq.kv.mode=q8_0");
+        assertThat(ServeCommand.springArguments(List.of("--check-weights", "--check-weights=false")))
+                .containsExactly("--spring.ai.innerq.check-weights=true", "--spring.ai.innerq.check-weights=false");
         assertThatThrownBy(() -> ServeCommand.springArguments(List.of("--port")))
                 .hasMessageContaining("--port needs a value");
     }

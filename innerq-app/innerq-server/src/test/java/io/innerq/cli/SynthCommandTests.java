@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 
 import static io.innerq.cli.CliTests.run;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -57,12 +58,12 @@ class SynthCommandTests {
     @Test
     void unknownNamesListTheChoices() {
         Run shape = run("synth", "--shape", "gpt-4", "--out", dir.resolve("x.gguf").toString());
-        assertThat(shape.status()).isEqualTo(1);
-        assertThat(shape.err()).contains("unknown shape 'gpt-4': the presets are llama3-8b, storybooks-like, tiny");
+        assertThat(shape.status()).isEqualTo(2);
+        assertThat(shape.err()).contains("--shape: unknown shape 'gpt-4': the presets are llama3-8b, storybooks-like, tiny");
 
         Run type = run("synth", "--shape", "tiny", "--type", "q2_k", "--out", dir.resolve("x.gguf").toString());
-        assertThat(type.status()).isEqualTo(1);
-        assertThat(type.err()).contains("unknown weight type 'q2_k': the types are f32, f16, bf16, q8_0, q4_0");
+        assertThat(type.status()).isEqualTo(2);
+        assertThat(type.err()).contains("--type: unknown weight type 'q2_k': the types are f32, f16, bf16, q8_0, q4_0");
 
         Run missing = run("synth", "--shape", "tiny");
         assertThat(missing.status()).isEqualTo(2);
@@ -76,5 +77,36 @@ class SynthCommandTests {
         Run r = run("synth", "--shape", "tiny", "--out", file.toString());
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.err()).contains(dir.resolve("no/such/folder").toString());
+    }
+
+    /**
+     * {@code innerq synth} in its own JVM, stopped (SIGTERM, as by Ctrl-C or a container stop) while it writes: the
+     * partial file is gone and no model file is left.
+     */
+    @Test
+    void aSynthStoppedWhileWritingLeavesNoPartialFile() throws Exception {
+        Path file = dir.resolve("big.gguf");
+        Path partial = dir.resolve("big.gguf.partial");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // about 1.9 GB: it is stopped after its first megabytes
+        Process synth = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), InnerqMain.class.getName(),
+                "synth", "--shape", "llama3-8b:layers=1,vocab=32768", "--type", "f32", "--out", file.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("synth.log").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!(Files.exists(partial) && Files.size(partial) > (4 << 20))) {
+                assertThat(synth.isAlive()).as("synth ended early: " + Files.readString(dir.resolve("synth.log")))
+                        .isTrue();
+                assertThat(System.nanoTime()).as("synth started writing within 60 s").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            synth.destroy(); // SIGTERM
+            assertThat(synth.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            synth.destroyForcibly();
+        }
+        assertThat(synth.exitValue()).as("stopped by the signal, not finished").isEqualTo(143);
+        assertThat(partial).doesNotExist();
+        assertThat(file).doesNotExist();
     }
 }

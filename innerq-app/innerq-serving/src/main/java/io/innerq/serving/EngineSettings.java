@@ -1,6 +1,7 @@
 package io.innerq.serving;
 
 import io.innerq.cache.KvMode;
+import io.innerq.model.WeightCheck;
 
 import java.time.Duration;
 
@@ -14,19 +15,32 @@ import java.time.Duration;
  * @param kvBudgetBytes     bytes of KV cache all running generations may hold together
  * @param queueTimeout      how long a request waits for a free slot before it is turned away
  * @param generationTimeout how long one generation may run; it then ends as if it had reached its token limit
+ * @param checkWeights      whether loading the model reads every weight to check that it is finite
+ *                          ({@link WeightCheck#ALL}); otherwise only the norm weights are read
  */
 public record EngineSettings(BackendKind backend, int threads, int concurrency, KvMode defaultKvMode, long kvBudgetBytes,
-                             Duration queueTimeout, Duration generationTimeout) {
+                             Duration queueTimeout, Duration generationTimeout, boolean checkWeights) {
+
+    /** The most CPU threads (and generation slots) an engine or a command takes. */
+    public static final int MAX_THREADS = 1024;
+
+    /** Settings that check the norm weights only at load. */
+    public EngineSettings(BackendKind backend, int threads, int concurrency, KvMode defaultKvMode, long kvBudgetBytes,
+                          Duration queueTimeout, Duration generationTimeout) {
+        this(backend, threads, concurrency, defaultKvMode, kvBudgetBytes, queueTimeout, generationTimeout, false);
+    }
 
     public EngineSettings {
         if (backend == null) {
             throw new IllegalArgumentException("the backend must be set: auto, cpu, vulkan or scalar");
         }
-        if (threads < 0) {
-            throw new IllegalArgumentException("spring.ai.innerq.threads must be >= 0 (0 for one per core), got " + threads);
+        if (threads < 0 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("spring.ai.innerq.threads must be between 0 and %d (0 for one per core), got %d"
+                    .formatted(MAX_THREADS, threads));
         }
-        if (concurrency < 1) {
-            throw new IllegalArgumentException("spring.ai.innerq.concurrency must be >= 1, got " + concurrency);
+        if (concurrency < 1 || concurrency > MAX_THREADS) {
+            throw new IllegalArgumentException("spring.ai.innerq.concurrency must be between 1 and %d, got %d"
+                    .formatted(MAX_THREADS, concurrency));
         }
         if (defaultKvMode == null) {
             throw new IllegalArgumentException("a default KV cache mode must be set (spring.ai.innerq.kv.mode)");
@@ -40,6 +54,11 @@ public record EngineSettings(BackendKind backend, int threads, int concurrency, 
         if (generationTimeout == null || generationTimeout.isNegative() || generationTimeout.isZero()) {
             throw new IllegalArgumentException("spring.ai.innerq.generation-timeout must be positive, got " + generationTimeout);
         }
+    }
+
+    /** How much of the weights loading reads to check them. */
+    public WeightCheck weightCheck() {
+        return checkWeights ? WeightCheck.ALL : WeightCheck.NORMS;
     }
 
     /** Threads of all slots together. */

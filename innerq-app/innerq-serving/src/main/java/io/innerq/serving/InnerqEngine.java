@@ -180,7 +180,7 @@ public final class InnerqEngine implements AutoCloseable {
             }
             LlamaModel model;
             try {
-                model = source.load();
+                model = source.load(settings.weightCheck());
             } catch (IOException | RuntimeException e) {
                 if (device != null) {
                     device.close();
@@ -466,6 +466,8 @@ public final class InnerqEngine implements AutoCloseable {
      * Runs an admitted generation on the calling thread and closes the admission.
      *
      * @return the result; {@link GenerationOutcome#timedOut()} when the time limit stopped it
+     * @throws io.innerq.engine.NonFiniteLogitsException when the model computes a NaN or infinite logit: the
+     *         generation ends (counted with finish {@code error}), its slot and KV bytes are given back
      */
     public GenerationOutcome run(Admission admission, GenerationListener listener) {
         try (admission) {

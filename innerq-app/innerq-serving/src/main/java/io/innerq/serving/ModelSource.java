@@ -2,6 +2,7 @@ package io.innerq.serving;
 
 import io.innerq.gguf.GgufFile;
 import io.innerq.model.LlamaModel;
+import io.innerq.model.WeightCheck;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -11,8 +12,17 @@ import java.nio.file.Path;
 /** Where a model comes from: a GGUF file, or the default model packed in this library. */
 public sealed interface ModelSource {
 
-    /** Loads the model (mapped from its file, or read into memory). */
-    LlamaModel load() throws IOException;
+    /** Loads the model (mapped from its file, or read into memory), checking its norm weights. */
+    default LlamaModel load() throws IOException {
+        return load(WeightCheck.NORMS);
+    }
+
+    /**
+     * Loads the model, checking its weights as {@code check} says.
+     *
+     * @throws io.innerq.gguf.GgufFormatException when the file is malformed or describes a model that cannot run
+     */
+    LlamaModel load(WeightCheck check) throws IOException;
 
     /** The GGUF container alone, for commands that read its metadata. */
     GgufFile open() throws IOException;
@@ -26,8 +36,8 @@ public sealed interface ModelSource {
     /** A GGUF file on disk. */
     record File(Path path) implements ModelSource {
         @Override
-        public LlamaModel load() throws IOException {
-            return LlamaModel.load(path);
+        public LlamaModel load(WeightCheck check) throws IOException {
+            return LlamaModel.load(path, check);
         }
 
         @Override
@@ -57,9 +67,9 @@ public sealed interface ModelSource {
         public static final String LICENSE = "io/innerq/serving/models/LICENSE-stories260K.txt";
 
         @Override
-        public LlamaModel load() throws IOException {
+        public LlamaModel load(WeightCheck check) throws IOException {
             byte[] bytes = bytes();
-            return LlamaModel.read(NAME, new ByteArrayInputStream(bytes), bytes.length);
+            return LlamaModel.read(NAME, new ByteArrayInputStream(bytes), bytes.length, check);
         }
 
         @Override

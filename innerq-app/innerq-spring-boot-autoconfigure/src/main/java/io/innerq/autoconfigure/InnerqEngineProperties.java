@@ -21,6 +21,8 @@ import java.time.Duration;
  * @param kv                the KV cache: default mode and memory budget
  * @param queueTimeout      how long a request waits for a free generation slot before it is turned away
  * @param generationTimeout how long one generation may run before it is stopped (finish reason {@code length})
+ * @param checkWeights      read every weight of the model at load and refuse it if one is NaN or infinite (the
+ *                          norm weights are always checked); the whole file is read, seconds per gigabyte
  */
 @ConfigurationProperties(InnerqEngineProperties.PREFIX)
 public record InnerqEngineProperties(
@@ -30,7 +32,8 @@ public record InnerqEngineProperties(
         @DefaultValue("1") int concurrency,
         @DefaultValue Kv kv,
         @DefaultValue("30s") Duration queueTimeout,
-        @DefaultValue("10m") Duration generationTimeout) {
+        @DefaultValue("10m") Duration generationTimeout,
+        @DefaultValue("false") boolean checkWeights) {
 
     public static final String PREFIX = "spring.ai.innerq";
 
@@ -50,6 +53,6 @@ public record InnerqEngineProperties(
             throw new IllegalArgumentException(PREFIX + ".kv.mode: " + e.getMessage(), e);
         }
         return new EngineSettings(backend, threads, concurrency, mode, kv.budget().toBytes(), queueTimeout,
-                generationTimeout);
+                generationTimeout, checkWeights);
     }
 }

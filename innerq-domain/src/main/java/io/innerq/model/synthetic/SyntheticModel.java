@@ -113,7 +113,8 @@ public record SyntheticModel(SyntheticShape shape, GgmlType type, long seed) {
 
     /**
      * Writes the model to {@code path}: first to {@code path.partial} beside it, renamed when complete, so
-     * {@code path} never holds a partial file.
+     * {@code path} never holds a partial file. The partial file is deleted when the write fails, is interrupted, or
+     * the JVM is stopped during it (a shutdown hook; only a SIGKILL leaves it, and the next write replaces it).
      *
      * @param replace  whether an existing {@code path} may be replaced
      * @param progress told the bytes written so far, now and then, from the calling thread
@@ -128,20 +129,37 @@ public record SyntheticModel(SyntheticShape shape, GgmlType type, long seed) {
         Path partial = path.resolveSibling(path.getFileName() + ".partial");
         Files.deleteIfExists(partial);
         List<WeightFiller.Planned> tensors = tensors();
-        try (GgufFileWriter out = layout().create(partial)) {
-            new WeightFiller(seed).write(tensors, out, progress);
-        } catch (IOException | RuntimeException | Error e) {
+        // a JVM stopped while writing (SIGTERM, Ctrl-C, System.exit) deletes the partial file on its way out
+        Thread cleanup = new Thread(() -> {
             try {
                 Files.deleteIfExists(partial);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
+            } catch (IOException ignored) {
+                // the JVM is exiting: nothing else can be done
             }
-            throw e;
-        }
-        if (replace) {
-            Files.move(partial, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } else {
-            Files.move(partial, path);
+        }, "innerq-synth-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
+        try {
+            try (GgufFileWriter out = layout().create(partial)) {
+                new WeightFiller(seed).write(tensors, out, progress);
+            } catch (IOException | RuntimeException | Error e) {
+                try {
+                    Files.deleteIfExists(partial);
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+            if (replace) {
+                Files.move(partial, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } else {
+                Files.move(partial, path);
+            }
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or has run
+            }
         }
         return new Written(path, Files.size(path), tensors.size(), Duration.ofNanos(System.nanoTime() - start));
     }

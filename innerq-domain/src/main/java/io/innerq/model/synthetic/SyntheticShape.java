@@ -45,6 +45,15 @@ public record SyntheticShape(
     /** The presets by name. */
     public static final Map<String, SyntheticShape> PRESETS = presets(LLAMA3_8B, STORYBOOKS_LIKE, TINY);
 
+    /** The most layers a synthetic model has. */
+    public static final int MAX_LAYERS = 4096;
+
+    /** The most tokens of a synthetic vocabulary (its strings are built in memory). */
+    public static final int MAX_VOCABULARY = 1 << 21;
+
+    /** The most parameters a synthetic model has: 2^40. */
+    public static final long MAX_PARAMETERS = 1L << 40;
+
     /** The keys {@link #parse} and {@link #with} take. */
     public static final String KEYS = "dim, layers, heads, kv-heads, head-dim, ffn, vocab, context, rope-base, eps, "
             + "tied (true|false), tokenizer (bpe|spm)";
@@ -60,6 +69,21 @@ public record SyntheticShape(
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException("shape '%s': heads (%d) must be a multiple of kv-heads (%d)"
                     .formatted(name, heads, kvHeads));
+        }
+        if (layers > MAX_LAYERS || vocabularySize > MAX_VOCABULARY || contextLength > LlamaConfig.MAX_CONTEXT) {
+            throw new IllegalArgumentException(("shape '%s': layers must be at most %d, vocab at most %d and context at"
+                    + " most %d, got %d, %d and %d").formatted(name, MAX_LAYERS, MAX_VOCABULARY,
+                    LlamaConfig.MAX_CONTEXT, layers, vocabularySize, contextLength));
+        }
+        if ((long) heads * headDim > Integer.MAX_VALUE || (long) kvHeads * headDim > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("shape '%s': heads x head-dim = %d x %d is too large"
+                    .formatted(name, heads, headDim));
+        }
+        double weights = parameters(dim, layers, (long) heads * headDim, (long) kvHeads * headDim, ffnDim,
+                vocabularySize, tiedOutput);
+        if (weights > MAX_PARAMETERS) {
+            throw new IllegalArgumentException("shape '%s' has %.3g parameters: at most 2^40 (%d) are written"
+                    .formatted(name, weights, MAX_PARAMETERS));
         }
         if (headDim % 2 != 0) {
             throw new IllegalArgumentException("shape '%s': head-dim %d must be even (RoPE rotates pairs)"
@@ -92,9 +116,14 @@ public record SyntheticShape(
 
     /** Weights in all matrices, embedding and output head included. */
     public long parameters() {
-        long perLayer = 2L * dim * qDim() + 2L * dim * kvDim() + 3L * dim * ffnDim + 2L * dim;
-        long embedding = (long) vocabularySize * dim;
-        return layers * perLayer + embedding * (tiedOutput ? 1 : 2) + dim;
+        return (long) parameters(dim, layers, qDim(), kvDim(), ffnDim, vocabularySize, tiedOutput);
+    }
+
+    /** The parameter count in a double, which no shape overflows. */
+    private static double parameters(double dim, double layers, double qDim, double kvDim, double ffn, double vocab,
+                                     boolean tied) {
+        double perLayer = 2 * dim * qDim + 2 * dim * kvDim + 3 * dim * ffn + 2 * dim;
+        return layers * perLayer + vocab * dim * (tied ? 1 : 2) + dim;
     }
 
     /** The same shape with another context length. */
