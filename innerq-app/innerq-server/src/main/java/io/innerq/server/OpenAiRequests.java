@@ -11,6 +11,7 @@ import io.innerq.serving.PreparedGeneration;
 import org.springframework.http.HttpStatus;
 import tools.jackson.databind.JsonNode;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -96,8 +97,9 @@ final class OpenAiRequests {
         return v -> false;
     }
 
+    /** Exactly 0, whatever the number (an integer past 64 bits, a decimal past a double: not 0). */
     private static Predicate<JsonNode> zero() {
-        return v -> v.asDouble() == 0;
+        return v -> v.isIntegralNumber() ? v.bigIntegerValue().signum() == 0 : v.doubleValue(Double.NaN) == 0;
     }
 
     private static Predicate<JsonNode> empty() {
@@ -209,7 +211,7 @@ final class OpenAiRequests {
         checkFields("", body.others(), COMPLETION);
         checkN(body.n());
         JsonNode bestOf = body.others().get("best_of"); // an integer or null: checked with the other fields
-        if (bestOf != null && !bestOf.isNull() && bestOf.asLong() != 1) {
+        if (bestOf != null && !bestOf.isNull() && !bestOf.bigIntegerValue().equals(BigInteger.ONE)) {
             throw ApiException.unsupportedValue("best_of", ("'best_of' other than 1 is not supported by InnerQ, "
                     + "which makes one completion per request: remove it, or send 1 (got %s)")
                     .formatted(bestOf.asString()));

@@ -244,6 +244,13 @@ class OpenAiErrorTests {
             refused.add(new Case(COMPLETIONS, completion(field), 400, name, name.equals("best_of")
                     ? "unsupported_value" : "unsupported_parameter", "'" + name + "'", "not supported"));
         }
+        // numbers past 64 bits or past a double (found by OpenAiRequestMutationTests: a 500 before)
+        refused.add(new Case(COMPLETIONS, completion("\"best_of\": 9223372036854775808"), 400, "best_of",
+                "unsupported_value", "'best_of'", "not supported"));
+        refused.add(new Case(CHAT, chat("\"presence_penalty\": 1e400"), 400, "presence_penalty",
+                "unsupported_parameter", "'presence_penalty'", "not supported"));
+        refused.add(new Case(CHAT, chat("\"top_logprobs\": -99999999999999999999999"), 400, "top_logprobs",
+                "unsupported_parameter", "'top_logprobs'", "not supported"));
         // unknown fields: refused by name, wherever they are
         refused.add(new Case(CHAT, chat("\"temprature\": 0.5"), 400, "temprature", "unknown_parameter",
                 "'temprature'"));
