@@ -37,7 +37,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the engine must be idle (no generation, no KV bytes, every slot free), and after all a valid request must still be
  * answered.
  *
- * <p>{@code -Dinnerq.mutations=N} sets the number of mutations (default {@value #DEFAULT_MUTATIONS}, about 25 s on two cores),
+ * <p>{@code -Dinnerq.mutations=N} sets the number of mutations (default {@value #DEFAULT_MUTATIONS}, about 15 s on two cores),
  * {@code -Dinnerq.mutations.seed=S} the seed. Mutation {@code i} draws from its own generator
  * ({@code seed * 1_000_003 + i}), so {@code -Dinnerq.mutations.only=i} replays one alone.
  */
