@@ -11,7 +11,17 @@ import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
+import org.apache.catalina.Lifecycle;
+import org.apache.catalina.Pipeline;
+import org.apache.catalina.Valve;
+import org.apache.catalina.valves.ErrorReportValve;
+import org.springframework.boot.jackson.autoconfigure.JsonMapperBuilderCustomizer;
+import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
+import tools.jackson.databind.cfg.CoercionAction;
+import tools.jackson.databind.cfg.CoercionInputShape;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.type.LogicalType;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -19,7 +29,8 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The HTTP edge: API keys and the body size limit on {@code /v1/*}, and the checks of request bodies.
+ * The HTTP edge: API keys and the body size limit on {@code /v1/*}, JSON types as strict as OpenAI's, Tomcat's own
+ * errors in OpenAI's shape, and the checks of request bodies.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(InnerqServerProperties.class)
@@ -70,6 +81,43 @@ class InnerqServerConfiguration {
     OpenAiRequests innerqOpenAiRequests(InnerqEngine engine, InnerqChatModel chatModel,
                                         InnerqServerProperties properties) {
         return new OpenAiRequests(engine, chatModel.getOptions().toGenerationOptions(), properties);
+    }
+
+    /** Tomcat's own error answers (before the application) in OpenAI's shape: its host's error report replaced. */
+    @Bean
+    WebServerFactoryCustomizer<TomcatServletWebServerFactory> innerqTomcatErrorReport(JsonMapper json) {
+        return factory -> factory.addContextCustomizers(context -> context.addLifecycleListener(event -> {
+            if (Lifecycle.BEFORE_START_EVENT.equals(event.getType()) && context.getParent() != null) {
+                Pipeline host = context.getParent().getPipeline();
+                for (Valve valve : host.getValves()) {
+                    if (valve.getClass() == ErrorReportValve.class) {
+                        host.removeValve(valve);
+                    }
+                }
+                host.addValve(new OpenAiErrorReportValve(json));
+            }
+        }));
+    }
+
+    /**
+     * JSON types as OpenAI's API takes them: no string for a number or a boolean, no decimal for an integer, no
+     * number or boolean for a string ({@code "max_tokens": "12"}, {@code 1.5} or {@code "stream": 1} are refused
+     * with the field's name, not read as something else).
+     */
+    @Bean
+    JsonMapperBuilderCustomizer innerqStrictJsonTypes() {
+        return builder -> builder
+                .withCoercionConfig(LogicalType.Integer, c -> c.setCoercion(CoercionInputShape.String, CoercionAction.Fail)
+                        .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                        .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+                .withCoercionConfig(LogicalType.Float, c -> c.setCoercion(CoercionInputShape.String, CoercionAction.Fail)
+                        .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+                .withCoercionConfig(LogicalType.Boolean, c -> c.setCoercion(CoercionInputShape.String, CoercionAction.Fail)
+                        .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                        .setCoercion(CoercionInputShape.Float, CoercionAction.Fail))
+                .withCoercionConfig(LogicalType.Textual, c -> c.setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                        .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                        .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail));
     }
 
     /** The API's generations observed as the ChatModel's are (the same gen_ai.* metrics and spans). */

@@ -1,6 +1,8 @@
 package io.innerq.server;
 
+import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.PropertyNamingStrategies;
 import tools.jackson.databind.annotation.JsonNaming;
 
@@ -8,10 +10,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The JSON of OpenAI's API that InnerQ speaks: requests as clients send them (unknown fields are ignored), responses
- * in OpenAI's shapes. Fields InnerQ adds to requests, as llama.cpp's server and vLLM do: {@code top_k},
- * {@code min_p}, {@code repeat_penalty} (or {@code repetition_penalty}) and {@code kv_cache_mode}; to choices, only
- * when {@code spring.ai.innerq.generation-timeout} stopped the generation, {@code finish_detail: "time_limit"} (the finish
+ * The JSON of OpenAI's API that InnerQ speaks: requests as clients send them, responses in OpenAI's shapes. A request
+ * record names the fields InnerQ honours, with the JSON types they take; every other field of the body lands in
+ * {@code others}, where {@link OpenAiRequests} accepts OpenAI's fields whose value asks for nothing InnerQ lacks and
+ * refuses the rest by name. Integers are {@code Long} so that a value out of range is refused by
+ * {@link OpenAiRequests} with the field's own range; fields of more than one JSON type are {@link JsonNode}s. Fields
+ * InnerQ adds to requests, as llama.cpp's server and vLLM do: {@code top_k}, {@code min_p}, {@code repeat_penalty}
+ * (or {@code repetition_penalty}) and {@code kv_cache_mode}; to choices, only when
+ * {@code spring.ai.innerq.generation-timeout} stopped the generation, {@code finish_detail: "time_limit"} (the finish
  * reason is then {@code length}).
  */
 final class OpenAiApi {
@@ -19,29 +25,47 @@ final class OpenAiApi {
     private OpenAiApi() {
     }
 
+    /** The fields of a body beyond its record's, as sent: never null. */
+    private static Map<String, JsonNode> orEmpty(Map<String, JsonNode> others) {
+        return others == null ? Map.of() : others;
+    }
+
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record ChatCompletionRequest(String model, List<Message> messages, Boolean stream, StreamOptions streamOptions,
-                                 Integer maxTokens, Integer maxCompletionTokens, Double temperature, Double topP,
-                                 Integer topK, Double minP, Double repeatPenalty, Double repetitionPenalty, Long seed,
-                                 Object stop, Integer n, Double frequencyPenalty, Double presencePenalty,
-                                 List<Object> tools, List<Object> functions, Boolean logprobs,
-                                 Map<String, Object> responseFormat, String kvCacheMode) {
+                                 Long maxTokens, Long maxCompletionTokens, Double temperature, Double topP,
+                                 Long topK, Double minP, Double repeatPenalty, Double repetitionPenalty, Long seed,
+                                 JsonNode stop, Long n, String kvCacheMode,
+                                 @JsonAnySetter Map<String, JsonNode> others) {
+        ChatCompletionRequest {
+            others = orEmpty(others);
+        }
     }
 
-    /** {@code content}: a string, or a list of parts of which only {@code {"type": "text", "text": ...}} is read. */
-    record Message(String role, Object content) {
+    /**
+     * {@code content}: a string, or an array of parts of which InnerQ takes {@code {"type": "text", "text": ...}}.
+     */
+    record Message(String role, JsonNode content, @JsonAnySetter Map<String, JsonNode> others) {
+        Message {
+            others = orEmpty(others);
+        }
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record StreamOptions(Boolean includeUsage) {
+    record StreamOptions(Boolean includeUsage, Boolean includeObfuscation,
+                         @JsonAnySetter Map<String, JsonNode> others) {
+        StreamOptions {
+            others = orEmpty(others);
+        }
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record CompletionRequest(String model, Object prompt, Boolean stream, StreamOptions streamOptions,
-                             Integer maxTokens, Double temperature, Double topP, Integer topK, Double minP,
-                             Double repeatPenalty, Double repetitionPenalty, Long seed, Object stop, Integer n,
-                             Integer bestOf, Boolean echo, String suffix, Integer logprobs, Double frequencyPenalty,
-                             Double presencePenalty, String kvCacheMode) {
+    record CompletionRequest(String model, JsonNode prompt, Boolean stream, StreamOptions streamOptions,
+                             Long maxTokens, Double temperature, Double topP, Long topK, Double minP,
+                             Double repeatPenalty, Double repetitionPenalty, Long seed, JsonNode stop, Long n,
+                             Boolean echo, String kvCacheMode, @JsonAnySetter Map<String, JsonNode> others) {
+        CompletionRequest {
+            others = orEmpty(others);
+        }
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)

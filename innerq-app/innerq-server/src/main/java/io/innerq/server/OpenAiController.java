@@ -22,6 +22,7 @@ import io.innerq.server.OpenAiApi.ResponseMessage;
 import io.innerq.server.OpenAiApi.Usage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -98,7 +99,8 @@ class OpenAiController {
 
     @PostMapping(path = "/chat/completions", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = {MediaType.APPLICATION_JSON_VALUE, MediaType.TEXT_EVENT_STREAM_VALUE})
-    ResponseEntity<?> chatCompletions(@RequestBody ChatCompletionRequest body, HttpServletResponse response)
+    ResponseEntity<?> chatCompletions(@RequestBody ChatCompletionRequest body, HttpServletRequest request,
+                                      HttpServletResponse response)
             throws IOException {
         OpenAiRequests.Chat chat = requests.chat(body);
         String id = "chatcmpl-" + UUID.randomUUID();
@@ -108,7 +110,7 @@ class OpenAiController {
                 InnerqChatObservations.prompt(chat.messages(), chat.options(), model), chat.stream());
         if (chat.stream()) {
             InnerqEngine.Admission admission = engine.admit(chat.prepared());
-            sse(response, admission, observed, id, sse -> {
+            sse(request, response, admission, observed, id, sse -> {
                 sse.send(new ChatChunk(id, "chat.completion.chunk", created, model,
                         List.of(new ChunkChoice(0, new Delta("assistant", ""), null, null, null)), null));
                 GenerationOutcome outcome = engine.run(admission, sse.listener(text ->
@@ -139,7 +141,8 @@ class OpenAiController {
 
     @PostMapping(path = "/completions", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = {MediaType.APPLICATION_JSON_VALUE, MediaType.TEXT_EVENT_STREAM_VALUE})
-    ResponseEntity<?> completions(@RequestBody CompletionRequest body, HttpServletResponse response)
+    ResponseEntity<?> completions(@RequestBody CompletionRequest body, HttpServletRequest request,
+                                  HttpServletResponse response)
             throws IOException {
         OpenAiRequests.Text completion = requests.completion(body);
         String prompt = completion.prompt();
@@ -150,7 +153,7 @@ class OpenAiController {
                 List.of(ChatMessage.user(prompt)), completion.options(), model), completion.stream());
         if (completion.stream()) {
             InnerqEngine.Admission admission = engine.admit(completion.prepared());
-            sse(response, admission, observed, id, sse -> {
+            sse(request, response, admission, observed, id, sse -> {
                 if (completion.echo()) {
                     sse.send(new Completion(id, "text_completion", created, model,
                             List.of(new CompletionChoice(prompt, 0, null, null, null)), null));
@@ -214,9 +217,10 @@ class OpenAiController {
 
     /**
      * Answers with a server-sent event stream written by {@code body}; the admission is given back however the
-     * stream ends. A failure after the stream began is sent as an error event, then {@code [DONE]}.
+     * stream ends. A failure after the stream began is sent as an error event in OpenAI's shape,
+     * {@code data: {"error": {...}}}, then {@code [DONE]}.
      */
-    private void sse(HttpServletResponse response, InnerqEngine.Admission admission,
+    private void sse(HttpServletRequest request, HttpServletResponse response, InnerqEngine.Admission admission,
                      InnerqChatObservations.Observed observed, String id, StreamBody body) throws IOException {
         PreparedGeneration prepared = admission.prepared();
         observed.observation().start();
@@ -230,9 +234,8 @@ class OpenAiController {
             try {
                 respond(observed, id, prepared, body.write(sse));
             } catch (RuntimeException e) {
-                log.warn("a streamed generation failed", e);
                 observed.observation().error(e);
-                sse.send(OpenAiErrors.body(e));
+                sse.send(OpenAiErrors.translate(e, request).body()); // a failure of the server is logged there
                 sse.done();
             }
         } catch (IOException e) {

@@ -79,6 +79,26 @@ final class Http {
         return send(b.build());
     }
 
+    /**
+     * Any method, body bytes and headers; a null {@code contentType}, {@code accept} or {@code key} sends no such
+     * header, a null {@code body} no body.
+     */
+    Response send(String method, String path, String contentType, String accept, byte[] body, String key) {
+        var b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofByteArray(body));
+        if (contentType != null) {
+            b.header("Content-Type", contentType);
+        }
+        if (accept != null) {
+            b.header("Accept", accept);
+        }
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        return send(b.build());
+    }
+
     private Response send(HttpRequest request) {
         try {
             HttpResponse<String> r = client.send(request, HttpResponse.BodyHandlers.ofString());

@@ -165,13 +165,13 @@ class OpenAiApiTests {
         assertError(http.post("/v1/chat/completions", chat("\"max_tokens\": 5000"), TEST_KEY), 400,
                 "invalid_request_error", null, "max_tokens must be between 1 and 2048");
         assertError(http.post("/v1/chat/completions", chat("\"temperature\": -1"), TEST_KEY), 400,
-                "invalid_request_error", null, "temperature must be >= 0");
+                "invalid_request_error", "decimal_below_min_value", "temperature must be a finite number of at least 0");
         assertError(http.post("/v1/chat/completions", chat("\"tools\": [{\"type\": \"function\"}]"), TEST_KEY),
                 400, "invalid_request_error", "unsupported_parameter", "tool calling");
         assertError(http.post("/v1/chat/completions", "{\"messages\": []}", TEST_KEY), 400,
                 "invalid_request_error", null, "at least one message");
         assertError(http.post("/v1/chat/completions", "{\"messages\": [", TEST_KEY), 400,
-                "invalid_request_error", null, "not the JSON");
+                "invalid_request_error", null, "could not parse the JSON body");
         assertError(http.post("/v1/chat/completions", """
                 {"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}""", TEST_KEY), 404,
                 "invalid_request_error", "model_not_found", "'gpt-4'");

@@ -6,6 +6,7 @@ import io.innerq.server.OpenAiApi.ChatCompletionRequest;
 import io.innerq.server.OpenAiApi.CompletionRequest;
 import io.innerq.serving.InnerqEngine;
 import io.innerq.serving.PreparedGeneration;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.core.MethodParameter;
@@ -109,7 +110,7 @@ class OpenAiRequestFuzzTests {
     /** The controller's own argument resolver for its {@code @RequestBody}, as a POST of {@code body} would run it. */
     private Object readBody(byte[] body, String handler, Class<?> type) throws Exception {
         var parameter = new MethodParameter(OpenAiController.class.getDeclaredMethod(handler, type,
-                HttpServletResponse.class), 0);
+                HttpServletRequest.class, HttpServletResponse.class), 0);
         HandlerMethodArgumentResolver resolver = mvc.getArgumentResolvers().stream()
                 .filter(r -> r.supportsParameter(parameter)).findFirst().orElseThrow();
         var request = new MockHttpServletRequest("POST", "/v1/" + handler);

@@ -105,9 +105,10 @@ class RequestLimitTests {
                     "max_completion_tokens must be between 1 and 2048");
             completionRefused(Map.of("max_tokens", n), "max_tokens", "max_tokens must be between 1 and 2048");
         }
-        assertRefused("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 1e20}", 400, null, "not the JSON");
-        assertRefused("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 99999999999}", 400, null,
-                "not the JSON");
+        assertRefused("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 1e20}", 400, "max_tokens",
+                "expected an integer, but got a decimal number");
+        assertRefused("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 99999999999}", 400, "max_tokens",
+                "max_tokens must be between 1 and 2048");
     }
 
     @Test
@@ -126,26 +127,28 @@ class RequestLimitTests {
     void everyOtherNumberIsChecked() {
         chatRefused(Map.of("n", 2), "n", "n must be 1");
         completionRefused(Map.of("n", 0), "n", "n must be 1");
-        completionRefused(Map.of("best_of", 5), "best_of", "best_of other than 1");
+        completionRefused(Map.of("best_of", 5), "best_of", "'best_of' other than 1");
         completionRefused(Map.of("logprobs", 5), "logprobs", "log probabilities");
-        chatRefused(Map.of("temperature", -0.5), null, "temperature must be >= 0");
-        chatRefused(Map.of("top_p", 1.5), null, "top-p must be in (0, 1]");
-        chatRefused(Map.of("top_p", 0), null, "top-p must be in (0, 1]");
-        chatRefused(Map.of("top_k", -1), null, "top-k must be >= 0");
-        chatRefused(Map.of("min_p", 1), null, "min-p must be in [0, 1)");
-        chatRefused(Map.of("repeat_penalty", 0), null, "repetition penalty must be > 0");
-        chatRefused(Map.of("frequency_penalty", 0.5), null, "no frequency penalty");
-        chatRefused(Map.of("presence_penalty", -1), null, "no presence penalty");
+        chatRefused(Map.of("temperature", -0.5), "temperature", "temperature must be a finite number of at least 0");
+        chatRefused(Map.of("top_p", 1.5), "top_p", "top_p must be in (0, 1], got 1.5");
+        chatRefused(Map.of("top_p", 0), "top_p", "top_p must be in (0, 1], got 0");
+        chatRefused(Map.of("top_k", -1), "top_k", "top_k must be at least 0");
+        chatRefused(Map.of("min_p", 1), "min_p", "min_p must be in [0, 1)");
+        chatRefused(Map.of("repeat_penalty", 0), "repeat_penalty", "repeat_penalty must be greater than 0");
+        chatRefused(Map.of("frequency_penalty", 0.5), "frequency_penalty", "no frequency penalty");
+        chatRefused(Map.of("presence_penalty", -1), "presence_penalty", "no presence penalty");
         assertRefused("/v1/chat/completions", """
-                {"messages": [{"role": "user", "content": "a"}], "temperature": "NaN"}""", 400, null,
-                "temperature must be >= 0");
-        assertRefused("/v1/completions", "{\"prompt\": \"a\", \"seed\": 1e30}", 400, null, "not the JSON");
+                {"messages": [{"role": "user", "content": "a"}], "temperature": "NaN"}""", 400, "temperature",
+                "temperature must be a finite number", "got NaN"); // Jackson reads the string as NaN
+        assertRefused("/v1/completions", "{\"prompt\": \"a\", \"seed\": 1e30}", 400, "seed",
+                "expected an integer, but got a decimal number");
     }
 
     @Test
     void nestingAndNameLengthsAreBounded() {
         String deep = "[".repeat(2000) + "]".repeat(2000);
-        assertRefused("/v1/completions", "{\"prompt\": " + deep + "}", 400, null, "not the JSON", "nesting depth");
+        assertRefused("/v1/completions", "{\"prompt\": " + deep + "}", 400, null, "could not parse the JSON body",
+                "nesting depth");
         completionRefused(Map.of("kv_cache_mode", "q".repeat(5000)), "kv_cache_mode", "5000 characters");
         var r = http.post("/v1/completions", json(Map.of("prompt", "a", "model", "m".repeat(100_000))), TEST_KEY);
         assertThat(r.status()).isEqualTo(404);
