@@ -6,6 +6,7 @@
 # the launcher .gpu-bench/innerq. Add models with INNERQ_BUNDLE_MODELS (files, gzipped into the bundle; default
 # none). Use with ../shared/gpu/README.md (.gl and .jre); on the GPU machine:
 #   source .jre/env.sh; .gpu-bench/innerq bench step --model ...
+# (INNERQ_MAIN=io.innerq.vulkan.StepKernelsBenchmark .gpu-bench/innerq ... runs another main class of the bundle.)
 # INNERQ_BUNDLE_ONLY_INNERQ=1 leaves lib.tar.xz out (a second build whose libraries equal a first bundle's: the
 # launcher takes them from INNERQ_LIB_BUNDLE, a folder holding that lib.tar.xz).
 set -euo pipefail
@@ -52,7 +53,7 @@ if [[ ! -d $app ]]; then
   mv "$app.tmp" "$app"
 fi
 cp=$(find "$app/app" -mindepth 1 -maxdepth 1 -type d | sort | paste -sd:)
-exec "$JAVA" $JAVA_OPTS -Xss4m -XX:+UseParallelGC ${INNERQ_JAVA_OPTS:-} -cp "$cp" io.innerq.cli.InnerqMain "$@"
+exec "$JAVA" $JAVA_OPTS -Xss4m -XX:+UseParallelGC ${INNERQ_JAVA_OPTS:-} -cp "$cp" "${INNERQ_MAIN:-io.innerq.cli.InnerqMain}" "$@"
 EOF
 chmod +x .gpu-bench/innerq
 du -sh .gpu-bench/*

@@ -74,10 +74,10 @@ final class StepKernels {
      * A product kernel and the rows each of its workgroups takes; for matvec_q, the weight type, columns, matrix class
      * and x load it was made for, and the workgroups it strides over at most.
      */
-    private record Product(ComputeKernel kernel, int rows, GgmlType type, int cols, boolean shortMatrix, boolean vectorX,
-                           int maxGroups) {
-        Product(ComputeKernel kernel, int rows) {
-            this(kernel, rows, null, 0, false, false, Integer.MAX_VALUE);
+    private record Product(ComputeKernel kernel, String label, int rows, GgmlType type, int cols, boolean shortMatrix,
+                           boolean vectorX, int maxGroups) {
+        Product(ComputeKernel kernel, GgmlType type, int rows) {
+            this(kernel, kernel.name() + " " + type, rows, null, 0, false, false, Integer.MAX_VALUE);
         }
     }
 
@@ -209,8 +209,8 @@ final class StepKernels {
         String shader = decode == Products.INTEGER_DOT ? "matvec_q_dot" : "matvec_q";
         ComputeKernel k = kernels.get(shader, 2, 8, s.threads(), typeId(w.type()), s.rows(), w.cols() / 32,
                 vectorX ? 1 : 0, s.unroll());
-        Product p = new Product(k, s.threads() / subgroupSize * s.rows(), w.type(), w.cols(), shortMatrix, vectorX,
-                STRIDED_GROUPS);
+        Product p = new Product(k, shader + " " + w.type(), s.threads() / subgroupSize * s.rows(), w.type(), w.cols(),
+                shortMatrix, vectorX, STRIDED_GROUPS);
         integerProducts = Arrays.copyOf(integerProducts, integerProducts.length + 1);
         integerProducts[integerProducts.length - 1] = p;
         return p;
@@ -245,7 +245,7 @@ final class StepKernels {
         if (products[i] == null) {
             ProductShape s = shape(w, pass);
             products[i] = new Product(kernels.get("matmul", 2, 8, s.threads(), typeId(w.type()), s.rows(), pass,
-                    s.threads() / subgroupSize, vectorX ? 1 : 0, s.unroll()), s.rows());
+                    s.threads() / subgroupSize, vectorX ? 1 : 0, s.unroll()), w.type(), s.rows());
         }
         return products[i];
     }
@@ -281,7 +281,7 @@ final class StepKernels {
         p[5] = outBase;
         p[6] = outStride;
         p[7] = Math.toIntExact(w.scaleOffset() / 4);
-        b.dispatch(k.kernel(), set, p, gx, (groups + gx - 1) / gx, (tokens + pass - 1) / pass);
+        b.dispatch(k.kernel(), k.label(), set, p, gx, (groups + gx - 1) / gx, (tokens + pass - 1) / pass);
     }
 
     /** A set for RMSNorm: binding 0 {@code norms} (fp32, every norm weight vector), 1 {@code act} (fp32). */
