@@ -13,7 +13,7 @@
 // A workgroup of THREADS threads first quantizes all of x into shared memory, then its subgroups take ROWS rows
 // each, workgroups striding over the rows: lane i of a subgroup takes blocks i, i + subgroup size, ..., UNROLL
 // blocks of each of its rows loaded before any is used (16-byte loads of codes, adjacent lanes on adjacent blocks);
-// a row's sum is one subgroupAdd. No barrier after the first.
+// a row's sum is one subgroupAdd. No barrier after the first; a subgroup's first weights are loaded before it.
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #extension GL_EXT_control_flow_attributes : require
@@ -89,37 +89,52 @@ void quantizeX() {
     }
 }
 
+// Codes and weight scales of UNROLL blocks of each of a subgroup's ROWS rows, from block first on (clamped to the
+// matrix: lanes past a row's last block or rows past the last load a valid block and do not use it).
+uvec4 lo[UNROLL * ROWS];                              // Q4_0: the block's codes; Q8_0: its first 16 codes
+uvec4 hi[UNROLL * ROWS];                              // Q8_0: its last 16 codes
+float dw[UNROLL * ROWS];
+
+void load(uint row0, uint first, uint width) {
+    [[unroll]] for (uint j = 0u; j < UNROLL; j++) {
+        uint b = min(first + j * width, BLOCKS - 1u);
+        [[unroll]] for (uint r = 0u; r < ROWS; r++) {
+            uint i = min(row0 + r, pc.rows - 1u) * BLOCKS + b;
+            uint k = j * ROWS + r;
+            if (TYPE == Q4_0) {
+                lo[k] = w4[i];
+                hi[k] = uvec4(0u);
+            } else {
+                lo[k] = w4[2u * i];
+                hi[k] = w4[2u * i + 1u];
+            }
+            dw[k] = half16(i);
+        }
+    }
+}
+
 void main() {
-    quantizeX();
-    barrier();
     uint lane = gl_SubgroupInvocationID;
     uint width = gl_SubgroupSize;
     uint rowsPerGroup = gl_NumSubgroups * ROWS;
     uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
-    uint groups = gl_NumWorkGroups.x * gl_NumWorkGroups.y;
-    for (uint row0 = group * rowsPerGroup + gl_SubgroupID * ROWS; row0 < pc.rows; row0 += groups * rowsPerGroup) {
+    uint stride = gl_NumWorkGroups.x * gl_NumWorkGroups.y * rowsPerGroup;
+    uint steps = (BLOCKS + width * UNROLL - 1u) / (width * UNROLL); // per row, the same for every lane
+    uint row0 = group * rowsPerGroup + gl_SubgroupID * ROWS;
+    if (row0 < pc.rows) {
+        load(row0, lane, width);                      // the first weights in flight while x is quantized
+    }
+    quantizeX();
+    barrier();
+    for (; row0 < pc.rows; row0 += stride) {
         float acc[ROWS];
         [[unroll]] for (uint r = 0u; r < ROWS; r++) {
             acc[r] = 0.0;
         }
-        for (uint first = lane; first < BLOCKS; first += width * UNROLL) {
-            uvec4 lo[UNROLL * ROWS];                  // Q4_0: the block's codes; Q8_0: its first 16 codes
-            uvec4 hi[UNROLL * ROWS];                  // Q8_0: its last 16 codes
-            float dw[UNROLL * ROWS];
-            [[unroll]] for (uint j = 0u; j < UNROLL; j++) {
-                uint b = min(first + j * width, BLOCKS - 1u);
-                [[unroll]] for (uint r = 0u; r < ROWS; r++) {
-                    uint i = min(row0 + r, pc.rows - 1u) * BLOCKS + b;
-                    uint k = j * ROWS + r;
-                    if (TYPE == Q4_0) {
-                        lo[k] = w4[i];
-                        hi[k] = uvec4(0u);
-                    } else {
-                        lo[k] = w4[2u * i];
-                        hi[k] = w4[2u * i + 1u];
-                    }
-                    dw[k] = half16(i);
-                }
+        for (uint step = 0u; step < steps; step++) {
+            uint first = lane + step * width * UNROLL;
+            if (step > 0u) {
+                load(row0, first, width);
             }
             [[unroll]] for (uint j = 0u; j < UNROLL; j++) {
                 uint b = first + j * width;
@@ -144,6 +159,9 @@ void main() {
             if (subgroupElect() && row0 + r < pc.rows) {
                 act[pc.outBase + row0 + r] = s;
             }
+        }
+        if (row0 + stride < pc.rows) {
+            load(row0 + stride, lane, width);         // the next rows' first weights
         }
     }
 }
