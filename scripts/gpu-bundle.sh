@@ -12,8 +12,9 @@ cd "$root"
 source scripts/java-env.sh
 source scripts/pack-classes.sh
 rm -rf .gpu && mkdir -p .gpu/lib
-./mvnw -B -q -o -pl innerq-vulkan -am install -DskipTests
-./mvnw -B -q -o -pl innerq-vulkan test-compile dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$root/.gpu/lib"
+# package, not install: the reactor resolves the modules (every module copies its dependencies to its target/dependency)
+./mvnw -B -q -o -pl innerq-vulkan -am package -DskipTests dependency:copy-dependencies -DincludeScope=test
+cp innerq-vulkan/target/dependency/*.jar .gpu/lib/
 rm -f .gpu/lib/lwjgl-shaderc*.jar .gpu/lib/junit-*.jar .gpu/lib/opentest4j-*.jar .gpu/lib/apiguardian-*.jar
 "$JAVA_HOME/bin/jar" cf .gpu/lib/innerq-vulkan-classes.jar -C innerq-vulkan/target/classes .
 "$JAVA_HOME/bin/jar" cf .gpu/lib/innerq-vulkan-tests.jar -C innerq-vulkan/target/test-classes .

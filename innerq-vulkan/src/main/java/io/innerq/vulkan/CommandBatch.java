@@ -32,6 +32,7 @@ public final class CommandBatch implements AutoCloseable {
     private boolean inFlight;          // parts submitted without the fence, not yet waited for
     private boolean recording;
     private boolean closed;
+    private KernelProfile profile;     // null: no timestamps between commands
 
     public CommandBatch(VulkanDevice device) {
         this.device = device;
@@ -67,7 +68,29 @@ public final class CommandBatch implements AutoCloseable {
         part = 0;
         commands = buffers.getFirst();
         start();
+        if (profile != null) {
+            profile.started();
+            vkCmdResetQueryPool(commands, profile.queries().handle(), 0, KernelProfile.capacity());
+            timestamp(profile.queries(), profile.next("(start)"));
+        }
         return this;
+    }
+
+    /**
+     * From the next {@link #begin} on, times every command into {@code p} (null: stops); call {@link KernelProfile#collect}
+     * after each {@link #submitAndWait}.
+     */
+    CommandBatch profile(KernelProfile p) {
+        this.profile = p;
+        return this;
+    }
+
+    /** With a profile: a barrier, then a timestamp for the command just recorded. */
+    private void profiled(String label) {
+        if (profile != null && recording) {
+            barrier();
+            timestamp(profile.queries(), profile.next(label));
+        }
     }
 
     private void start() {
@@ -96,7 +119,9 @@ public final class CommandBatch implements AutoCloseable {
         part++;
         commands = part < buffers.size() ? buffers.get(part) : allocate();
         start();
-        return barrier();
+        barrier();
+        profiled(KernelProfile.BETWEEN_PARTS);
+        return this;
     }
 
     /** Waits for parts submitted without the fence (after a failure between them), so none is pending when reused or freed. */
@@ -109,6 +134,11 @@ public final class CommandBatch implements AutoCloseable {
 
     /** Records a dispatch of {@code kernel} with descriptor set {@code set} and push constants {@code push} (32-bit words). */
     public CommandBatch dispatch(ComputeKernel kernel, long set, int[] push, int x, int y, int z) {
+        return dispatch(kernel, kernel.name(), set, push, x, y, z);
+    }
+
+    /** {@link #dispatch(ComputeKernel, long, int[], int, int, int)}, named {@code label} in a {@link KernelProfile}. */
+    CommandBatch dispatch(ComputeKernel kernel, String label, long set, int[] push, int x, int y, int z) {
         checkRecording();
         if (4 * push.length != kernel.pushBytes()) {
             throw new IllegalArgumentException("%s takes %d bytes of push constants, got %d"
@@ -123,6 +153,7 @@ public final class CommandBatch implements AutoCloseable {
             }
         }
         vkCmdDispatch(commands, x, y, z);
+        profiled(label);
         return this;
     }
 
@@ -147,6 +178,7 @@ public final class CommandBatch implements AutoCloseable {
             vkCmdCopyBuffer(commands, src.handle(), dst.handle(),
                     VkBufferCopy.calloc(1, stack).srcOffset(srcOffset).dstOffset(dstOffset).size(bytes));
         }
+        profiled("copy");
         return this;
     }
 

@@ -5,6 +5,8 @@ import org.lwjgl.system.MemoryStack;
 import org.lwjgl.vulkan.VkPhysicalDeviceProperties2;
 import org.lwjgl.vulkan.VkPhysicalDeviceSubgroupProperties;
 
+import java.util.Arrays;
+
 import static org.lwjgl.system.MemoryStack.stackPush;
 import static org.lwjgl.vulkan.VK11.*;
 
@@ -42,18 +44,53 @@ final class StepKernels {
         }
     }
 
-    /** A product kernel and the rows each of its workgroups takes. */
-    private record Product(ComputeKernel kernel, int rows) {
+    /**
+     * Which kernels a decode product (one token) of Q4_0 or Q8_0 weights runs. {@code FLOAT}: matmul.comp, codes
+     * unpacked to floats. {@code INTEGER}: matvec_q.comp, x quantized to 8 bits per block of 32 and integer sums of
+     * byte products written out; {@code INTEGER_DOT}: the same with the device's packed dot product
+     * (GL_EXT_integer_dot_product). Products of other types, and of several tokens, always run matmul.comp.
+     */
+    enum Products {
+        FLOAT, INTEGER, INTEGER_DOT;
+
+        /** The integer dot product where the device says it is accelerated, else the float kernels. */
+        static Products best(VulkanDevice.DeviceInfo info) {
+            return info.integerDotProductAccelerated() ? INTEGER_DOT : FLOAT;
+        }
+
+        /** {@code float}, {@code int}, {@code dot} or {@code auto} (null: {@link #best}). */
+        static Products parse(String s) {
+            return switch (s.strip()) {
+                case "float" -> FLOAT;
+                case "int" -> INTEGER;
+                case "dot" -> INTEGER_DOT;
+                case "auto" -> null;
+                default -> throw new IllegalArgumentException("products are float, int, dot or auto, got " + s);
+            };
+        }
+    }
+
+    /**
+     * A product kernel and the rows each of its workgroups takes; for matvec_q, the weight type, columns, matrix class
+     * and x load it was made for, and the workgroups it strides over at most.
+     */
+    private record Product(ComputeKernel kernel, String label, int rows, GgmlType type, int cols, boolean shortMatrix,
+                           boolean vectorX, int maxGroups) {
+        Product(ComputeKernel kernel, GgmlType type, int rows) {
+            this(kernel, kernel.name() + " " + type, rows, null, 0, false, false, Integer.MAX_VALUE);
+        }
     }
 
     private static final int MAX_GROUPS = 65535;   // the least maxComputeWorkGroupCount Vulkan allows
     private static final int SHORT_MATRIX = 2048;   // rows up to which a decode product takes more threads per row
     private static final int ROPE_THREADS = 64;     // rope.comp's local size
     private static final int ELEMENT_THREADS = 256; // swiglu.comp's and add.comp's
+    private static final int STRIDED_GROUPS = 2048; // matvec_q's workgroups at most (each quantizes x once)
 
     private final KernelLibrary kernels;
     private final int subgroupSize;
     private final ProductShape forcedShape;         // null: the shape chosen per type and pass
+    private final Products decode;                  // kernels of a one-token Q4_0 or Q8_0 product
     private final ComputeKernel rmsNorm;
     private final ComputeKernel addRmsNorm;
     private final ComputeKernel rope;
@@ -61,21 +98,38 @@ final class StepKernels {
     private final ComputeKernel add;
     /** Product kernels made so far, by type, short matrix or not, pass size (1, 2, 4, 8 tokens), x read as vec4 or not. */
     private final Product[] products = new Product[GgmlType.values().length * 2 * 4 * 2];
+    /** matvec_q kernels made so far (searched in order: a step has a few shapes). */
+    private Product[] integerProducts = new Product[0];
     private final int[] push8 = new int[8];
     private final int[] push7 = new int[7];
     private final int[] push4 = new int[4];
 
     StepKernels(KernelLibrary kernels) {
-        this(kernels, null);
+        this(kernels, null, null);
     }
 
     /** With every product in workgroups of {@code shape} (for benchmarks that compare shapes). */
     StepKernels(KernelLibrary kernels, ProductShape shape) {
+        this(kernels, shape, null);
+    }
+
+    /**
+     * With every product in workgroups of {@code shape} (null: chosen per type and pass) and one-token Q4_0 and Q8_0
+     * products in {@code decode}'s kernels (null: {@link Products#best}).
+     *
+     * @throws VulkanException when {@code decode} is INTEGER_DOT and the device has no integer dot product
+     */
+    StepKernels(KernelLibrary kernels, ProductShape shape, Products decode) {
         this.kernels = kernels;
         VulkanDevice device = kernels.device();
         requireSubgroupArithmetic(device);
         this.subgroupSize = device.info().subgroupSize();
         this.forcedShape = shape;
+        this.decode = decode == null ? Products.best(device.info()) : decode;
+        if (this.decode == Products.INTEGER_DOT && !device.info().integerDotProduct()) {
+            throw new VulkanException(device.info().name() + " has no integer dot product (VK_KHR_shader_integer_dot_product): "
+                    + "run its products with the float or int kernels");
+        }
         this.rmsNorm = kernels.get("rms_norm", 2, 8, 0);
         this.addRmsNorm = kernels.get("rms_norm", 2, 8, 1);
         this.rope = kernels.get("rope", 1, 7);
@@ -121,6 +175,47 @@ final class StepKernels {
         return fit(s);
     }
 
+    /** The kernels one-token Q4_0 and Q8_0 products run. */
+    Products decodeProducts() {
+        return decode;
+    }
+
+    /**
+     * The workgroup shape of a one-token product of {@code w} in matvec_q.comp: {@code rows} per subgroup,
+     * {@code unroll} blocks of each row loaded per lane before use.
+     */
+    ProductShape integerShape(DeviceMatrix w) {
+        if (forcedShape != null) {
+            return fit(forcedShape);
+        }
+        boolean shortMatrix = w.rows() <= SHORT_MATRIX;
+        return fit(shortMatrix ? new ProductShape(128, 1, 4) : new ProductShape(128, 2, 4));
+    }
+
+    /** Whether a product of {@code tokens} tokens of {@code w} runs matvec_q.comp. */
+    boolean integerProduct(DeviceMatrix w, int tokens) {
+        return tokens == 1 && decode != Products.FLOAT && (w.type() == GgmlType.Q4_0 || w.type() == GgmlType.Q8_0)
+                && w.cols() % 32 == 0 && 40L * (w.cols() / 32) <= kernels.device().info().maxSharedMemory();
+    }
+
+    private Product integerProduct(DeviceMatrix w, boolean vectorX) {
+        boolean shortMatrix = w.rows() <= SHORT_MATRIX;
+        for (Product p : integerProducts) {
+            if (p.type() == w.type() && p.cols() == w.cols() && p.shortMatrix() == shortMatrix && p.vectorX() == vectorX) {
+                return p;
+            }
+        }
+        ProductShape s = integerShape(w);
+        String shader = decode == Products.INTEGER_DOT ? "matvec_q_dot" : "matvec_q";
+        ComputeKernel k = kernels.get(shader, 2, 8, s.threads(), typeId(w.type()), s.rows(), w.cols() / 32,
+                vectorX ? 1 : 0, s.unroll());
+        Product p = new Product(k, shader + " " + w.type(), s.threads() / subgroupSize * s.rows(), w.type(), w.cols(),
+                shortMatrix, vectorX, STRIDED_GROUPS);
+        integerProducts = Arrays.copyOf(integerProducts, integerProducts.length + 1);
+        integerProducts[integerProducts.length - 1] = p;
+        return p;
+    }
+
     /** {@code s} with its threads a multiple of the subgroup size (at least one subgroup). */
     private ProductShape fit(ProductShape s) {
         int threads = Math.max(subgroupSize, s.threads() / subgroupSize * subgroupSize);
@@ -150,7 +245,7 @@ final class StepKernels {
         if (products[i] == null) {
             ProductShape s = shape(w, pass);
             products[i] = new Product(kernels.get("matmul", 2, 8, s.threads(), typeId(w.type()), s.rows(), pass,
-                    s.threads() / subgroupSize, vectorX ? 1 : 0, s.unroll()), s.rows());
+                    s.threads() / subgroupSize, vectorX ? 1 : 0, s.unroll()), w.type(), s.rows());
         }
         return products[i];
     }
@@ -163,15 +258,19 @@ final class StepKernels {
     /**
      * out[t][r] = sum_c W[r][c] * act[xBase + t*xStride + c], written at act[outBase + t*outStride + r], t < tokens
      * (1 = decode, more = a prompt batch, {@link #TOKENS_PER_PASS} per pass over the weights). x and out must not
-     * overlap. x is read as vec4 when xBase and xStride are multiples of 4.
+     * overlap. x is read as vec4 when xBase and xStride are multiples of 4. One token of Q4_0 or Q8_0 weights runs
+     * the kernels of {@link #decodeProducts} (x rounded to 8 bits per block of 32 unless FLOAT).
      */
     void matMul(CommandBatch b, DeviceMatrix w, long set, int tokens, int xBase, int xStride, int outBase, int outStride) {
         checkTokens(tokens);
         checkNonNegative(xBase | xStride | outBase | outStride);
         int pass = pass(tokens);
         boolean vectorX = xBase % 4 == 0 && (tokens == 1 || xStride % 4 == 0);
-        Product k = product(w, pass, vectorX);
+        Product k = integerProduct(w, tokens) ? integerProduct(w, vectorX) : product(w, pass, vectorX);
         int groups = (w.rows() + k.rows() - 1) / k.rows();
+        if (k.type() != null) { // matvec_q: workgroups stride over the rows
+            groups = Math.min(groups, k.maxGroups());
+        }
         int gx = Math.min(groups, MAX_GROUPS);
         int[] p = push8;
         p[0] = w.rows();
@@ -182,7 +281,7 @@ final class StepKernels {
         p[5] = outBase;
         p[6] = outStride;
         p[7] = Math.toIntExact(w.scaleOffset() / 4);
-        b.dispatch(k.kernel(), set, p, gx, (groups + gx - 1) / gx, (tokens + pass - 1) / pass);
+        b.dispatch(k.kernel(), k.label(), set, p, gx, (groups + gx - 1) / gx, (tokens + pass - 1) / pass);
     }
 
     /** A set for RMSNorm: binding 0 {@code norms} (fp32, every norm weight vector), 1 {@code act} (fp32). */

@@ -27,18 +27,32 @@ import java.util.SplittableRandom;
  * bytes read plus bytes written per second copying between two device-local buffers of {@code --copy-mib}, by
  * {@code vkCmdCopyBuffer} and by a copy kernel; a product's share is its GB/s over the better of the two (on the
  * H200's compute queue the kernel is far faster). {@code --shapes}: rows x cols; {@code --workgroups}: threads x rows
- * x units unrolled per workgroup, to compare shapes (default: the ones {@link StepKernels} picks).
+ * x units unrolled per workgroup, to compare shapes (default: the ones {@link StepKernels} picks; for matvec_q rows are
+ * per subgroup and units are blocks); {@code --products}: the kinds of one-token Q4_0 and Q8_0 products to compare
+ * ({@code float}, {@code int}, {@code dot}, {@code auto}; default auto).
  *
  * <pre>
  * java -cp ... io.innerq.vulkan.StepKernelsBenchmark [--shapes 4096x4096,1024x4096,14336x4096,4096x14336,128256x4096]
  *     [--types F16,Q4_0,...|all] [--tokens 1,32] [--iterations 50] [--runs 5] [--rotate-mib 512] [--copy-mib 1024]
- *     [--workgroups 128x2x2,64x4x1,...]
+ *     [--workgroups 128x2x2,64x4x1,...] [--products float,dot]
  * </pre>
  */
 public final class StepKernelsBenchmark {
 
     private record Options(List<int[]> shapes, List<GgmlType> types, int[] tokens, int iterations, int runs,
-                           long rotateBytes, long copyBytes, List<StepKernels.ProductShape> workgroups) {
+                           long rotateBytes, long copyBytes, List<StepKernels.ProductShape> workgroups,
+                           List<StepKernels.Products> products) {
+    }
+
+    /** Kernels to time: one StepKernels per kind of decode product and workgroup shape. */
+    private record Variant(StepKernels kernels, StepKernels.ProductShape named) {
+        String label(DeviceMatrix m, int tokens) {
+            boolean integer = kernels.integerProduct(m, tokens);
+            String shape = named != null ? named.toString()
+                    : integer ? kernels.integerShape(m).toString() : kernels.shape(m, StepKernels.pass(tokens)).toString();
+            return (integer ? kernels.decodeProducts() == StepKernels.Products.INTEGER_DOT ? "matvec_q_dot " : "matvec_q "
+                    : "matmul ") + shape;
+        }
     }
 
     /** One product's measurement. */
@@ -68,21 +82,23 @@ public final class StepKernelsBenchmark {
                     + "shares are of the better. Median of %d submissions of %d products each, a barrier between "
                     + "products, after 20 ms of untimed ones.%n%n", o.copyBytes() >> 20, copyBuffer, copyKernel,
                     o.runs(), o.iterations());
-            List<StepKernels> variants = new ArrayList<>();
-            if (o.workgroups().isEmpty()) {
-                variants.add(new StepKernels(kernels));
-            } else {
-                o.workgroups().forEach(s -> variants.add(new StepKernels(kernels, s)));
+            List<Variant> variants = new ArrayList<>();
+            for (StepKernels.Products p : o.products()) {
+                if (o.workgroups().isEmpty()) {
+                    variants.add(new Variant(new StepKernels(kernels, null, p), null));
+                } else {
+                    o.workgroups().forEach(s -> variants.add(new Variant(new StepKernels(kernels, s, p), s)));
+                }
             }
             List<Row> rows = new ArrayList<>();
             for (int[] shape : o.shapes()) {
                 for (GgmlType type : o.types()) {
-                    rows.addAll(measure(device, variants, o.workgroups(), shape[0], shape[1], type, o));
+                    rows.addAll(measure(device, variants, shape[0], shape[1], type, o));
                 }
             }
             for (int tokens : o.tokens()) {
                 out.printf(Locale.ROOT, "## %d token%s per product%n%n", tokens, tokens == 1 ? "" : "s");
-                out.println("| shape (rows x cols) | type | workgroup (threads x rows x unroll) | µs per product | GB/s of weights | share of copy | copies rotated |");
+                out.println("| shape (rows x cols) | type | kernel, workgroup (threads x rows x unroll) | µs per product | GB/s of weights | share of copy | copies rotated |");
                 out.println("|---|---|---|---:|---:|---:|---:|");
                 for (Row r : rows) {
                     if (r.tokens() == tokens) {
@@ -95,8 +111,8 @@ public final class StepKernelsBenchmark {
         }
     }
 
-    private static List<Row> measure(VulkanDevice device, List<StepKernels> variants, List<StepKernels.ProductShape> named,
-                                     int rows, int cols, GgmlType type, Options o) {
+    private static List<Row> measure(VulkanDevice device, List<Variant> variants, int rows, int cols, GgmlType type,
+                                     Options o) {
         List<Row> result = new ArrayList<>();
         int maxTokens = Arrays.stream(o.tokens()).max().orElse(1);
         long actFloats = (long) maxTokens * (cols + rows);
@@ -113,13 +129,13 @@ public final class StepKernelsBenchmark {
                     matrices.add(DeviceMatrix.upload(device, t));
                 }
                 for (int v = 0; v < variants.size(); v++) {
-                    StepKernels k = variants.get(v);
+                    StepKernels k = variants.get(v).kernels();
                     long[] sets = new long[copies];
                     for (int i = 0; i < copies; i++) {
                         sets[i] = k.matMulSet(pool, matrices.get(i), act);
                     }
                     for (int tokens : o.tokens()) {
-                        String workgroup = named.isEmpty() ? k.shape(matrices.get(0), StepKernels.pass(tokens)).toString() : named.get(v).toString();
+                        String workgroup = variants.get(v).label(matrices.get(0), tokens);
                         double[] micros = new double[o.runs()];
                         // untimed submissions first, 20 ms of GPU time or more: clocks up, pipelines compiled
                         double warm = 0;
@@ -219,6 +235,7 @@ public final class StepKernelsBenchmark {
         long rotate = 512L << 20;
         long copy = 1024L << 20;
         List<StepKernels.ProductShape> workgroups = List.of();
+        List<StepKernels.Products> products = java.util.Collections.singletonList(null);
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (i + 1 >= args.length) {
@@ -235,11 +252,13 @@ public final class StepKernelsBenchmark {
                 case "--rotate-mib" -> rotate = (long) Benchmarks.positive(a, v) << 20;
                 case "--copy-mib" -> copy = (long) Benchmarks.positive(a, v) << 20;
                 case "--workgroups" -> workgroups = Arrays.stream(v.split(",")).map(s -> shape(a, s)).toList();
+                case "--products" -> products = Arrays.stream(v.split(",")).map(StepKernels.Products::parse)
+                        .collect(java.util.stream.Collectors.toList());
                 default -> throw new IllegalArgumentException("unknown option " + a + "; options: --shapes --types "
-                        + "--tokens --iterations --runs --rotate-mib --copy-mib --workgroups");
+                        + "--tokens --iterations --runs --rotate-mib --copy-mib --workgroups --products");
             }
         }
-        return new Options(shapes, types, tokens, iterations, runs, rotate, copy, workgroups);
+        return new Options(shapes, types, tokens, iterations, runs, rotate, copy, workgroups, products);
     }
 
     private static StepKernels.ProductShape shape(String option, String s) {

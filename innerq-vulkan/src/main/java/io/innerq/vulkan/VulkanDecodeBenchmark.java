@@ -24,22 +24,23 @@ import java.util.Locale;
  * step; then one more run with GPU timestamps around each submission (the device's share of the step) and the host's
  * time recording it (medians). Bytes a step must read: every weight matrix once, plus the cache (codes, scales, zero points, fp32 windows)
  * of every layer; their time at the copy bandwidth (bytes read plus written per second) is the floor the step is
- * compared with.
+ * compared with. Then, unless {@code --no-profile}, one more run with every command timed ({@link KernelProfile}): GPU
+ * time per kernel kind. {@code --products}: the kernels of one-token Q4_0 and Q8_0 products, each a run of its own.
  *
  * <pre>
  * ./innerq bench step --model FILE[,FILE...] [--contexts 1k,8k,32k] [--kv fp16,innerq-base,innerq-small,innerq-4]
- *     [--tokens 32] [--warmup 8] [--runs 3] [--copy-mib 1024] [--json]
+ *     [--tokens 32] [--warmup 8] [--runs 3] [--copy-mib 1024] [--products auto|float|int|dot,...] [--no-profile] [--json]
  * </pre>
  */
 public final class VulkanDecodeBenchmark {
 
     private record Options(List<Path> models, int[] contexts, List<KvMode> modes, int tokens, int warmup, int runs,
-                           long copyBytes, boolean json) {
+                           long copyBytes, boolean json, List<StepKernels.Products> products, boolean profile) {
     }
 
     /** One model, mode and context. */
-    public record Row(String model, String weights, String mode, int context, double millisPerToken, double gpuMillis,
-                      double recordMillis, long weightBytes, long cacheBytes) {
+    public record Row(String model, String weights, String products, String mode, int context, double millisPerToken, double gpuMillis,
+                      double recordMillis, long weightBytes, long cacheBytes, List<KernelProfile.Kind> kernels, int profiledSteps) {
         double tokensPerSecond() {
             return 1e3 / millisPerToken;
         }
@@ -65,12 +66,14 @@ public final class VulkanDecodeBenchmark {
             double copy = Benchmarks.copyBandwidth(device, kernels, o.copyBytes(), 3);
             List<Row> rows = new ArrayList<>();
             for (Path path : o.models()) {
-                try (LlamaModel model = LlamaModel.load(path);
-                     VulkanForward forward = new VulkanForward(kernels, model)) {
-                    String weights = model.weights().wq()[0].type().name();
-                    for (int n : o.contexts()) {
-                        for (KvMode mode : o.modes()) {
-                            rows.add(measure(forward, path.getFileName().toString(), weights, mode, n, o));
+                for (StepKernels.Products products : o.products()) {
+                    try (LlamaModel model = LlamaModel.load(path);
+                         VulkanForward forward = new VulkanForward(kernels, model, products)) {
+                        String weights = model.weights().wq()[0].type().name();
+                        for (int n : o.contexts()) {
+                            for (KvMode mode : o.modes()) {
+                                rows.add(measure(forward, path.getFileName().toString(), weights, mode, n, o));
+                            }
                         }
                     }
                 }
@@ -86,7 +89,7 @@ public final class VulkanDecodeBenchmark {
     }
 
     private static Row measure(VulkanForward forward, String model, String weights, KvMode mode, int n, Options o) {
-        int steps = o.warmup() + (o.runs() + 1) * o.tokens();
+        int steps = o.warmup() + (o.runs() + 2) * o.tokens();
         try (VulkanForward.DeviceSequence sequence = forward.start(n + steps, mode)) {
             sequence.fillForBenchmark(n);
             long cacheBytes = sequence.cacheBytesRead(n);
@@ -114,8 +117,19 @@ public final class VulkanDecodeBenchmark {
             }
             Arrays.sort(gpu);
             Arrays.sort(record);
-            return new Row(model, weights, mode.name(), n, millis[millis.length / 2], gpu[gpu.length / 2],
-                    record[record.length / 2], forward.weightBytes(), cacheBytes);
+            List<KernelProfile.Kind> kinds = List.of();
+            if (o.profile()) { // one more run, every command timed
+                try (KernelProfile profile = new KernelProfile(forward.device())) {
+                    sequence.profile(profile);
+                    for (int i = 0; i < o.tokens(); i++) {
+                        token = next(sequence.step(token, position++, true));
+                    }
+                    sequence.profile(null);
+                    kinds = profile.kinds();
+                }
+            }
+            return new Row(model, weights, forward.products().name().toLowerCase(Locale.ROOT), mode.name(), n, millis[millis.length / 2], gpu[gpu.length / 2],
+                    record[record.length / 2], forward.weightBytes(), cacheBytes, kinds, o.tokens());
         }
     }
 
@@ -133,16 +147,35 @@ public final class VulkanDecodeBenchmark {
     private static void printTable(PrintStream out, VulkanDevice.DeviceInfo info, double copy, Options o, List<Row> rows) {
         out.printf(Locale.ROOT, "Device: %s (%s), driver %s, Vulkan %s; copy bandwidth %.0f GB/s (read + write)%n%n",
                 info.name(), info.type(), info.driver(), info.apiVersion(), copy);
-        out.printf("Whole token step, %d steps per run, median of %d runs, after %d warm-up steps.%n%n", o.tokens(), o.runs(), o.warmup());
-        out.println("| model | weights | context | KV cache | ms/token | tokens/s | vs fp16 | GPU ms | recording ms | weight MB | cache MB | bytes at copy bandwidth (ms) | step / that |");
-        out.println("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        out.printf("Whole token step, %d steps per run, median of %d runs, after %d warm-up steps. Floor: the bytes a step "
+                + "must read (weights + KV cache) at the copy bandwidth; fraction: floor over the GPU time.%n%n",
+                o.tokens(), o.runs(), o.warmup());
+        out.println("| model | weights | products | context | KV cache | ms/token | tokens/s | vs fp16 | GPU ms | recording ms | weight MB | cache MB | floor ms | fraction of floor (GPU) | step / floor |");
+        out.println("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (Row r : rows) {
-            Row fp16 = rows.stream().filter(x -> x.model().equals(r.model()) && x.context() == r.context()
-                    && x.mode().equals(KvMode.FP16.name())).findFirst().orElse(null);
-            out.printf(Locale.ROOT, "| %s | %s | %d | %s | %.3f | %.1f | %s | %.3f | %.3f | %.1f | %.1f | %.3f | %.2fx |%n",
-                    r.model(), r.weights(), r.context(), r.mode(), r.millisPerToken(), r.tokensPerSecond(),
+            Row fp16 = rows.stream().filter(x -> x.model().equals(r.model()) && x.products().equals(r.products())
+                    && x.context() == r.context() && x.mode().equals(KvMode.FP16.name())).findFirst().orElse(null);
+            out.printf(Locale.ROOT, "| %s | %s | %s | %d | %s | %.3f | %.1f | %s | %.3f | %.3f | %.1f | %.1f | %.3f | %.1f%% | %.2fx |%n",
+                    r.model(), r.weights(), r.products(), r.context(), r.mode(), r.millisPerToken(), r.tokensPerSecond(),
                     fp16 == null ? "" : String.format(Locale.ROOT, "%.2fx", fp16.millisPerToken() / r.millisPerToken()),
-                    r.gpuMillis(), r.recordMillis(), r.weightBytes() / 1e6, r.cacheBytes() / 1e6, r.floorMillis(copy), r.millisPerToken() / r.floorMillis(copy));
+                    r.gpuMillis(), r.recordMillis(), r.weightBytes() / 1e6, r.cacheBytes() / 1e6, r.floorMillis(copy),
+                    100 * r.floorMillis(copy) / r.gpuMillis(), r.millisPerToken() / r.floorMillis(copy));
+        }
+        if (rows.stream().anyMatch(r -> !r.kernels().isEmpty())) {
+            out.printf("%nGPU time per kernel kind, one more run of %d steps with a barrier and a timestamp after every "
+                    + "command (kernels do not overlap, so the sum exceeds the GPU ms above).%n%n", o.tokens());
+            out.println("| model | products | context | KV cache | kernel | commands/step | GPU ms/step | share |");
+            out.println("|---|---|---:|---|---|---:|---:|---:|");
+            for (Row r : rows) {
+                double total = r.kernels().stream().mapToDouble(KernelProfile.Kind::nanos).sum();
+                for (KernelProfile.Kind k : r.kernels()) {
+                    out.printf(Locale.ROOT, "| %s | %s | %d | %s | %s | %.1f | %.3f | %.1f%% |%n", r.model(), r.products(),
+                            r.context(), r.mode(), k.label(), (double) k.commands() / r.profiledSteps(),
+                            k.nanos() / 1e6 / r.profiledSteps(), 100 * k.nanos() / total);
+                }
+                out.printf(Locale.ROOT, "| %s | %s | %d | %s | **all** | | %.3f | 100%% |%n", r.model(), r.products(),
+                        r.context(), r.mode(), total / 1e6 / r.profiledSteps());
+            }
         }
     }
 
@@ -155,10 +188,16 @@ public final class VulkanDecodeBenchmark {
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
             sb.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
-                    "{\"model\":%s,\"weights\":%s,\"mode\":%s,\"context\":%d,\"msPerToken\":%.4f,\"tokensPerSecond\":%.2f,"
-                            + "\"gpuMsPerToken\":%.4f,\"recordMs\":%.4f,\"weightBytes\":%d,\"cacheBytes\":%d,\"floorMs\":%.4f}",
-                    Benchmarks.quote(r.model()), Benchmarks.quote(r.weights()), Benchmarks.quote(r.mode()), r.context(), r.millisPerToken(),
+                    "{\"model\":%s,\"weights\":%s,\"products\":%s,\"mode\":%s,\"context\":%d,\"msPerToken\":%.4f,\"tokensPerSecond\":%.2f,"
+                            + "\"gpuMsPerToken\":%.4f,\"recordMs\":%.4f,\"weightBytes\":%d,\"cacheBytes\":%d,\"floorMs\":%.4f,\"kernels\":[",
+                    Benchmarks.quote(r.model()), Benchmarks.quote(r.weights()), Benchmarks.quote(r.products()), Benchmarks.quote(r.mode()), r.context(), r.millisPerToken(),
                     r.tokensPerSecond(), r.gpuMillis(), r.recordMillis(), r.weightBytes(), r.cacheBytes(), r.floorMillis(copy)));
+            for (int k = 0; k < r.kernels().size(); k++) {
+                KernelProfile.Kind kind = r.kernels().get(k);
+                sb.append(k == 0 ? "" : ",").append(String.format(Locale.ROOT, "{\"kernel\":%s,\"commandsPerStep\":%.2f,\"gpuMsPerStep\":%.4f}",
+                        Benchmarks.quote(kind.label()), (double) kind.commands() / r.profiledSteps(), kind.nanos() / 1e6 / r.profiledSteps()));
+            }
+            sb.append("]}");
         }
         out.println(sb.append("]}"));
     }
@@ -172,10 +211,16 @@ public final class VulkanDecodeBenchmark {
         int runs = 3;
         long copy = 1024L << 20;
         boolean json = false;
+        boolean profile = true;
+        List<StepKernels.Products> products = java.util.Collections.singletonList(null);
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--json")) {
                 json = true;
+                continue;
+            }
+            if (a.equals("--no-profile")) {
+                profile = false;
                 continue;
             }
             if (i + 1 >= args.length) {
@@ -190,14 +235,16 @@ public final class VulkanDecodeBenchmark {
                 case "--warmup" -> warmup = Benchmarks.whole(a, v, 0);
                 case "--runs" -> runs = Benchmarks.positive(a, v);
                 case "--copy-mib" -> copy = (long) Benchmarks.positive(a, v) << 20;
+                case "--products" -> products = Arrays.stream(v.split(",")).map(StepKernels.Products::parse)
+                        .collect(java.util.stream.Collectors.toList());
                 default -> throw new IllegalArgumentException("unknown option " + a + " for bench step; options: --model "
-                        + "--contexts --kv --tokens --warmup --runs --copy-mib --json");
+                        + "--contexts --kv --tokens --warmup --runs --copy-mib --products --no-profile --json");
             }
         }
         if (models == null) {
             throw new IllegalArgumentException("bench step needs --model FILE[,FILE...]");
         }
-        return new Options(models, contexts, modes, tokens, warmup, runs, copy, json);
+        return new Options(models, contexts, modes, tokens, warmup, runs, copy, json, products, profile);
     }
 
 }

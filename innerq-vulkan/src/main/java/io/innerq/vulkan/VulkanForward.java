@@ -51,12 +51,17 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
      * @throws IllegalArgumentException when a weight does not fit the device (more bytes than one buffer may hold)
      */
     public VulkanForward(KernelLibrary kernels, LlamaModel model) {
+        this(kernels, model, null);
+    }
+
+    /** With one-token Q4_0 and Q8_0 products in {@code products}' kernels (null: the device's best). */
+    VulkanForward(KernelLibrary kernels, LlamaModel model, StepKernels.Products products) {
         this.kernels = kernels;
         this.device = kernels.device();
         this.model = model;
         this.c = model.config();
         this.geometry = new CacheGeometry(c.layers(), c.heads(), c.kvHeads(), c.headDim());
-        this.step = new StepKernels(kernels);
+        this.step = new StepKernels(kernels, null, products);
         this.rope = new Rope(model);
         this.ropeDims = rope.dimensions();
         LlamaWeights w = model.weights();
@@ -141,6 +146,15 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
         return "vulkan (" + device.info().name() + ")";
     }
 
+    VulkanDevice device() {
+        return device;
+    }
+
+    /** The kernels one-token Q4_0 and Q8_0 products run. */
+    StepKernels.Products products() {
+        return step.decodeProducts();
+    }
+
     @Override
     public void close() {
         uploaded.forEach(VulkanKvCache::closeQuietly);
@@ -186,6 +200,7 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
         private final int[] one = new int[1];                         // a decode step's token
         private final float[] logits = new float[vocab];
         private TimestampQueries timing; // for benchmarks: GPU time of each submission
+        private KernelProfile profile;   // for benchmarks: GPU time per kernel kind
         private long recordNanos;        // host time spent recording the last submission
         private boolean closed;
 
@@ -312,6 +327,9 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
             }
             recordNanos = System.nanoTime() - recordStart;
             batch.submitAndWait();
+            if (profile != null) {
+                profile.collect();
+            }
             cache.afterSubmit();
             if (!computeLogits) {
                 return null;
@@ -345,6 +363,12 @@ public final class VulkanForward implements ForwardPort, AutoCloseable {
             if (timing == null) {
                 timing = new TimestampQueries(device, 2);
             }
+        }
+
+        /** For benchmarks: times every command of the following submissions into {@code p} (null: stops). */
+        void profile(KernelProfile p) {
+            profile = p;
+            batch.profile(p);
         }
 
         /** Host time spent recording the last submission (the step's kernels into its command buffer). */

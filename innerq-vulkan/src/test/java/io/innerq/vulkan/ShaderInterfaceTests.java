@@ -51,8 +51,18 @@ class ShaderInterfaceTests {
         device.close();
     }
 
+    /** The source of {@code name} (NAME.comp), or of the shader whose {@code // variant: SUFFIX = MACRO} builds it. */
     private static String source(String name) throws IOException {
-        return Files.readString(GLSL.resolve(name));
+        Path file = GLSL.resolve(name);
+        if (!Files.exists(file)) {
+            int cut = name.lastIndexOf('_');
+            String base = name.substring(0, cut) + ".comp";
+            String suffix = name.substring(cut + 1, name.length() - ".comp".length());
+            String glsl = Files.readString(GLSL.resolve(base));
+            assertThat(glsl).as("%s builds the variant %s", base, name).containsPattern("(?m)^// variant: " + suffix + " = \\w+$");
+            return glsl;
+        }
+        return Files.readString(file);
     }
 
     @Test
@@ -102,12 +112,17 @@ class ShaderInterfaceTests {
              var act = VulkanBuffer.hostVisible(device, 4L * 8 * (256 + 2) + 64);
              var norms = VulkanBuffer.hostVisible(device, 4L * 256);
              var batch = new CommandBatch(device)) {
-            var step = new StepKernels(library);
+            var step = new StepKernels(library, null, StepKernels.Products.INTEGER);
             batch.begin();
             // one variant per shader: the types, pass sizes and x loads differ in specialization values only
             DeviceMatrix m = DeviceMatrix.upload(device, BlockEncoder.random(GgmlType.Q4_0, 2, 256, 1));
             matrices.add(m);
             step.matMul(batch, m, step.matMulSet(pool, m, act), 8, 0, 256, 8 * 256, 2);
+            step.matMul(batch, m, step.matMulSet(pool, m, act), 1, 0, 256, 8 * 256, 2);
+            if (device.info().integerDotProduct()) {
+                var dot = new StepKernels(library, null, StepKernels.Products.INTEGER_DOT);
+                dot.matMul(batch, m, dot.matMulSet(pool, m, act), 1, 0, 256, 8 * 256, 2);
+            }
             step.rmsNorm(batch, step.normSet(pool, norms, act), 1, 256, 0, 256, 0, 256, 0, 1e-5f);
             step.addRmsNorm(batch, step.normSet(pool, norms, act), 1, 256, 0, 256, 512, 256, 0, 1e-5f);
             long set = step.actSet(pool, act);
@@ -123,7 +138,7 @@ class ShaderInterfaceTests {
                         .isGreaterThanOrEqualTo(key.specCount());
             }
             assertThat(library.made()).extracting(KernelLibrary.Key::shader)
-                    .contains("matmul", "rms_norm", "rope", "swiglu", "add");
+                    .contains("matmul", "matvec_q", "rms_norm", "rope", "swiglu", "add");
         } finally {
             matrices.forEach(DeviceMatrix::close);
         }

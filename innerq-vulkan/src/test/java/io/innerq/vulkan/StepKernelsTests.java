@@ -29,7 +29,8 @@ import static org.assertj.core.api.Assertions.within;
  * <p>Every call runs on an activation buffer poisoned with NaN outside its inputs, and every float outside the
  * outputs must keep its bits: a stray read of a padding column turns an output into NaN, a stray write shows.
  * Tolerances: products |gpu - ref| <= 1e-5 * sum_c |W[r][c] x[c]| (fp32 sums in another order; Q4_K applies its
- * mins to the sum of x); RMSNorm 1e-5 relative (fp32 against Java's double sum of squares); SwiGLU 1e-5 relative
+ * mins to the sum of x), and for the integer decode products (x rounded to 8 bits) that plus x's rounding,
+ * sum_c |W[r][c]| * d(c) / 2 with d = max|x| / 127 of c's block of 32; RMSNorm 1e-5 relative (fp32 against Java's double sum of squares); SwiGLU 1e-5 relative
  * (the device's exp); RoPE and add exact (no contraction: each product and sum rounded as in Java).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -44,7 +45,7 @@ class StepKernelsTests {
     void open() {
         device = TestDevices.open();
         kernels = new KernelLibrary(device);
-        step = new StepKernels(kernels);
+        step = new StepKernels(kernels, null, StepKernels.Products.FLOAT);
         batch = new CommandBatch(device);
     }
 
@@ -105,9 +106,117 @@ class StepKernelsTests {
         Tensor w = BlockEncoder.random(type, 7, cols, 29 + type.ordinal());
         try (DeviceMatrix m = DeviceMatrix.upload(device, w)) {
             int sg = device.info().subgroupSize();
-            checkProduct(new StepKernels(kernels, new StepKernels.ProductShape(sg, 3, 3)), w, m, 1, Layout.of(7, cols, 1, true));
-            checkProduct(new StepKernels(kernels, new StepKernels.ProductShape(4 * sg, 3, 1)), w, m, 5, Layout.of(7, cols, 5, false));
+            var products = StepKernels.Products.FLOAT;
+            checkProduct(new StepKernels(kernels, new StepKernels.ProductShape(sg, 3, 3), products), w, m, 1, Layout.of(7, cols, 1, true));
+            checkProduct(new StepKernels(kernels, new StepKernels.ProductShape(4 * sg, 3, 1), products), w, m, 5, Layout.of(7, cols, 5, false));
         }
+    }
+
+    /** The kinds of integer decode products this device runs: INTEGER always, INTEGER_DOT where it has the feature. */
+    private StepKernels.Products[] integerProducts() {
+        return device.info().integerDotProduct()
+                ? new StepKernels.Products[]{StepKernels.Products.INTEGER, StepKernels.Products.INTEGER_DOT}
+                : new StepKernels.Products[]{StepKernels.Products.INTEGER};
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q8_0"})
+    void integerDecodeProductsStayWithinTheRoundingOfX(GgmlType type) {
+        // matvec_q.comp: default shapes, one subgroup of 3 rows and 3 blocks a lane (several steps over a row), four
+        // subgroups of 1 row and 1 block, and 2100 rows in single-row workgroups (more than the 2048 workgroups
+        // dispatched: they stride). Both kernels give the same integer sums, so their results agree to float order.
+        int sg = device.info().subgroupSize();
+        record Case(int rows, int cols, StepKernels.ProductShape shape, boolean aligned) {
+        }
+        var cases = new Case[]{new Case(37, 512, null, true), new Case(37, 1024, null, false),
+                new Case(7, 1024, new StepKernels.ProductShape(sg, 3, 3), true),
+                new Case(9, 1536, new StepKernels.ProductShape(4 * sg, 1, 1), false),
+                new Case(2100, 64, new StepKernels.ProductShape(sg, 1, 1), true)};
+        for (Case c : cases) {
+            Tensor w = BlockEncoder.random(type, c.rows(), c.cols(), 41 + type.ordinal() + c.rows());
+            try (DeviceMatrix m = DeviceMatrix.upload(device, w)) {
+                float[] first = null;
+                for (StepKernels.Products products : integerProducts()) {
+                    var kernels = new StepKernels(this.kernels, c.shape(), products);
+                    assertThat(kernels.integerProduct(m, 1)).as("%s runs matvec_q", products).isTrue();
+                    assertThat(kernels.integerProduct(m, 2)).as("two tokens run matmul").isFalse();
+                    float[] out = checkIntegerProduct(kernels, w, m, Layout.of(c.rows(), c.cols(), 1, c.aligned()));
+                    if (first == null) {
+                        first = out;
+                    } else {
+                        for (int r = 0; r < c.rows(); r++) {
+                            assertThat(out[r]).as("%s row %d: dot and written-out sums", type, r)
+                                    .isCloseTo(first[r], within(1e-5f * Math.abs(first[r]) + 1e-5f));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theFloatProductsAreTheFallback() {
+        var kernels = new StepKernels(this.kernels, null, StepKernels.Products.FLOAT);
+        try (DeviceMatrix m = DeviceMatrix.upload(device, BlockEncoder.random(GgmlType.Q4_0, 4, 256, 5))) {
+            assertThat(kernels.integerProduct(m, 1)).isFalse();
+        }
+        assertThat(new StepKernels(this.kernels).decodeProducts())
+                .isEqualTo(device.info().integerDotProductAccelerated() ? StepKernels.Products.INTEGER_DOT
+                        : StepKernels.Products.FLOAT);
+        if (!device.info().integerDotProduct()) {
+            assertThatThrownBy(() -> new StepKernels(this.kernels, null, StepKernels.Products.INTEGER_DOT))
+                    .isInstanceOf(VulkanException.class).hasMessageContaining("integer dot product");
+        }
+    }
+
+    /**
+     * One token of {@code w} against the float product: within the error of rounding x to 8 bits per block of 32
+     * (|x - x'| <= d / 2, d = max|x| / 127 of the block, so |out - ref| <= sum_c |W[r][c]| d(c) / 2) plus fp32
+     * summation. Returns the outputs by row.
+     */
+    private float[] checkIntegerProduct(StepKernels kernels, Tensor w, DeviceMatrix m, Layout l) {
+        int rows = w.rows();
+        int cols = w.cols();
+        var random = new SplittableRandom(rows * 7L + cols);
+        float[] act = poisoned(l.size(rows, 1));
+        float[] x = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            x[c] = (float) (random.nextGaussian() * (1 + c % 7)); // blocks of different scales
+            act[l.xBase() + c] = x[c];
+        }
+        float[] d = new float[cols / 32];
+        for (int b = 0; b < d.length; b++) {
+            for (int c = 32 * b; c < 32 * b + 32; c++) {
+                d[b] = Math.max(d[b], Math.abs(x[c]) / 127);
+            }
+        }
+        float[] result = run(act, buffer -> {
+            try (var pool = new DescriptorPool(device, 1, 2)) {
+                long set = kernels.matMulSet(pool, m, buffer);
+                batch.begin();
+                kernels.matMul(batch, m, set, 1, l.xBase(), l.xStride(), l.outBase(), l.outStride());
+                batch.submitAndWait();
+            }
+        });
+        float[] row = new float[cols];
+        float[] out = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            ScalarKernels.dequantizeRow(w, r, row, 0);
+            double expected = ScalarKernels.dotRow(w, r, x);
+            double magnitude = 0;
+            double rounding = 0;
+            for (int c = 0; c < cols; c++) {
+                magnitude += Math.abs(row[c] * x[c]);
+                rounding += Math.abs(row[c]) * d[c / 32] / 2;
+            }
+            int at = l.outBase() + r;
+            assertThat((double) result[at]).as("%s row %d, %s", w.type(), r, l)
+                    .isCloseTo(expected, within(rounding * 1.001 + 1e-5 * magnitude + 1e-6));
+            out[r] = result[at];
+            act[at] = result[at];
+        }
+        assertSameBits(result, act, "floats outside the product's output");
+        return out;
     }
 
     private void checkProduct(StepKernels kernels, Tensor w, DeviceMatrix m, int tokens, Layout l) {

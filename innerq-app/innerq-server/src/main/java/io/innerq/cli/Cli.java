@@ -56,7 +56,9 @@ public final class Cli {
                                [--prompt TEXT | --context-file FILE --context N] [--threads N] [--check-weights]
                                         decode speed of each model, backend and KV mode
                   bench step --model FILE[,FILE] [--contexts 1k,8k,32k] [--kv MODE,...] [--tokens N] [--runs N] [--json]
-                                        the whole token step on the Vulkan GPU at long contexts
+                             [--products auto|float|int|dot,...] [--no-profile]
+                                        the whole token step on the Vulkan GPU at long contexts: against its
+                                        bytes floor, and GPU time per kernel kind
                   bench attention [--backend cpu|vulkan] [--contexts 1k,...,32k] [--modes MODE,...|all] [--runs N] [--json]
                                         attention alone, Llama-3-8B shapes, every KV mode
                   bench serve [--model FILE] [--clients N] [--seconds N] [--max-requests N] [--max-tokens N]

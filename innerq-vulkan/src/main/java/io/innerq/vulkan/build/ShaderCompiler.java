@@ -19,13 +19,17 @@ import static org.lwjgl.util.shaderc.Shaderc.*;
 /**
  * Build step: compiles every {@code *.comp} GLSL compute shader of a folder to SPIR-V ({@code NAME.spv}) with LWJGL's
  * shaderc, so no system compiler is needed. {@code #include "file.glsl"} is resolved here, relative to the folder.
- * Shapes, bit widths and modes are specialization constants: one module serves every variant.
+ * Shapes, bit widths and modes are specialization constants: one module serves every variant, except where a variant
+ * needs a device feature that the others must not declare: a line {@code // variant: SUFFIX = MACRO} in a shader
+ * also builds {@code NAME_SUFFIX.spv} with {@code #define MACRO 1} after the {@code #version} line.
  *
  * <p>Usage: {@code ShaderCompiler <glsl folder> <output folder>}.
  */
 public final class ShaderCompiler {
 
     private static final Pattern INCLUDE = Pattern.compile("^#include \"([\\w.]+)\"\\s*$", Pattern.MULTILINE);
+    /** {@code // variant: SUFFIX = MACRO}: a further module built with MACRO defined. */
+    private static final Pattern VARIANT = Pattern.compile("^// variant: (\\w+) = (\\w+)\\s*$", Pattern.MULTILINE);
 
     private ShaderCompiler() {
     }
@@ -48,34 +52,47 @@ public final class ShaderCompiler {
             shaderc_compile_options_set_optimization_level(options, shaderc_optimization_level_performance);
             shaderc_compile_options_set_warnings_as_errors(options);
             int failed = 0;
+            int modules = 0;
             for (Path shader : shaders) {
                 String name = shader.getFileName().toString().replace(".comp", "");
                 String glsl = expand(shader, new HashSet<>());
-                long result = shaderc_compile_into_spv(compiler, glsl, shaderc_glsl_compute_shader, shader.getFileName().toString(), "main", options);
-                try {
-                    if (shaderc_result_get_compilation_status(result) != shaderc_compilation_status_success) {
-                        System.err.println(shader + ": " + shaderc_result_get_error_message(result));
-                        failed++;
-                        continue;
-                    }
-                    ByteBuffer spv = shaderc_result_get_bytes(result);
-                    try (FileChannel out = FileChannel.open(target.resolve(name + ".spv"),
-                            StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                        while (spv.hasRemaining()) {
-                            out.write(spv);
-                        }
-                    }
-                } finally {
-                    shaderc_result_release(result);
+                failed += compile(compiler, options, shader, glsl, target.resolve(name + ".spv"));
+                modules++;
+                Matcher variant = VARIANT.matcher(glsl);
+                while (variant.find()) {
+                    String defined = glsl.replaceFirst("(?m)^(#version .*)$", "$1\n#define " + variant.group(2) + " 1");
+                    failed += compile(compiler, options, shader, defined, target.resolve(name + "_" + variant.group(1) + ".spv"));
+                    modules++;
                 }
             }
             if (failed > 0) {
                 throw new IllegalStateException(failed + " shader(s) failed to compile; see the messages above");
             }
-            System.out.printf("compiled %d shaders to %s%n", shaders.size(), target);
+            System.out.printf("compiled %d shaders (%d modules) to %s%n", shaders.size(), modules, target);
         } finally {
             shaderc_compile_options_release(options);
             shaderc_compiler_release(compiler);
+        }
+    }
+
+    /** Compiles one module; 1 when it failed (the message printed), else 0. */
+    private static int compile(long compiler, long options, Path shader, String glsl, Path out) throws IOException {
+        long result = shaderc_compile_into_spv(compiler, glsl, shaderc_glsl_compute_shader, shader.getFileName().toString(), "main", options);
+        try {
+            if (shaderc_result_get_compilation_status(result) != shaderc_compilation_status_success) {
+                System.err.println(out.getFileName() + " (" + shader + "): " + shaderc_result_get_error_message(result));
+                return 1;
+            }
+            ByteBuffer spv = shaderc_result_get_bytes(result);
+            try (FileChannel channel = FileChannel.open(out,
+                    StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                while (spv.hasRemaining()) {
+                    channel.write(spv);
+                }
+            }
+            return 0;
+        } finally {
+            shaderc_result_release(result);
         }
     }
 
