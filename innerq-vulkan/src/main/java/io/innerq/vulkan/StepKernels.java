@@ -53,9 +53,12 @@ final class StepKernels {
     enum Products {
         FLOAT, INTEGER, INTEGER_DOT;
 
-        /** The integer dot product where the device says it is accelerated, else the float kernels. */
+        /**
+         * The float kernels, on every device: the integer ones stay a choice ({@code bench step --products}) until
+         * a whole step with them has been checked against the CPU and timed on a GPU.
+         */
         static Products best(VulkanDevice.DeviceInfo info) {
-            return info.integerDotProductAccelerated() ? INTEGER_DOT : FLOAT;
+            return FLOAT;
         }
 
         /** {@code float}, {@code int}, {@code dot} or {@code auto} (null: {@link #best}). */

@@ -160,9 +160,7 @@ class StepKernelsTests {
         try (DeviceMatrix m = DeviceMatrix.upload(device, BlockEncoder.random(GgmlType.Q4_0, 4, 256, 5))) {
             assertThat(kernels.integerProduct(m, 1)).isFalse();
         }
-        assertThat(new StepKernels(this.kernels).decodeProducts())
-                .isEqualTo(device.info().integerDotProductAccelerated() ? StepKernels.Products.INTEGER_DOT
-                        : StepKernels.Products.FLOAT);
+        assertThat(new StepKernels(this.kernels).decodeProducts()).isEqualTo(StepKernels.Products.FLOAT);
         if (!device.info().integerDotProduct()) {
             assertThatThrownBy(() -> new StepKernels(this.kernels, null, StepKernels.Products.INTEGER_DOT))
                     .isInstanceOf(VulkanException.class).hasMessageContaining("integer dot product");
