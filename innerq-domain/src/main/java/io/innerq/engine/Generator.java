@@ -47,7 +47,28 @@ public final class Generator implements GenerateUseCase {
      * {@code request}'s tokenizer settings say), so that it is not tokenized twice.
      */
     public GenerationResult generate(int[] prompt, GenerationRequest request, TokenSink sink) {
-        Tokenizer tokenizer = model.tokenizer();
+        try (Generation generation = start(prompt, request)) {
+            while (!generation.done()) {
+                if (generation.pendingText() != null) {
+                    generation.delivered(sink.accept(generation.pendingText()));
+                } else if (generation.prompting() && sink.cancelled()) {
+                    generation.cancel();
+                } else {
+                    generation.runAlone(PROMPT_CHUNK);
+                }
+            }
+            return generation.result();
+        }
+    }
+
+    /**
+     * A generation of {@code prompt} (tokenized as {@code request} says) with its sequence started on this
+     * generator's forward pass, for a caller that drives its steps ({@link Generation}); the caller closes it.
+     *
+     * @throws ContextLengthExceededException when the prompt plus {@code maxTokens} exceed the context
+     * @throws IllegalArgumentException       when the prompt is empty or the backend cannot store the cache mode
+     */
+    public Generation start(int[] prompt, GenerationRequest request) {
         LlamaConfig config = model.config();
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt is empty and the model has no BOS token to start from");
@@ -60,63 +81,16 @@ public final class Generator implements GenerateUseCase {
             throw new ContextLengthExceededException(prompt.length,
                     request.maxTokens() == GenerationRequest.UNTIL_CONTEXT_ENDS ? 0 : maxTokens, context);
         }
-        int capacity = prompt.length + maxTokens;
-        int[] tokens = new int[capacity];
-        System.arraycopy(prompt, 0, tokens, 0, prompt.length);
-
+        Tokenizer tokenizer = model.tokenizer();
         var sampler = new Sampler(request.sampling(), config.vocabularySize());
         var stops = new StopStringMatcher(request.stopStrings());
         TokenDecoder decoder = tokenizer.newDecoder();
-        for (int t : prompt) {
-            decoder.next(t); // so the decoder knows what precedes the first generated token
-        }
-
-        try (ForwardPort.Sequence sequence = forward.start(capacity, request.kvMode())) {
-            long start = System.nanoTime();
-            float[] logits = null;
-            for (int from = 0; from < prompt.length; from += PROMPT_CHUNK) {
-                if (sink.cancelled()) {
-                    return new GenerationResult("", prompt.length, 0, FinishReason.CANCELLED, System.nanoTime() - start, 0);
-                }
-                logits = sequence.prefill(prompt, from, Math.min(PROMPT_CHUNK, prompt.length - from));
-            }
-            sequence.endPrefill(prompt.length);
-            long prefillEnd = System.nanoTime();
-
-            int length = prompt.length;
-            FinishReason reason = FinishReason.LENGTH;
-            int generated = 0;
-            while (generated < maxTokens) {
-                int next = sampler.sample(logits, tokens, length);
-                if (tokenizer.isEndOfGeneration(next)) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                generated++;
-                tokens[length++] = next;
-                String out = stops.add(decoder.next(next));
-                if (!out.isEmpty() && !sink.accept(out)) {
-                    reason = FinishReason.CANCELLED;
-                    break;
-                }
-                if (stops.stopped()) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                if (generated < maxTokens) {
-                    logits = sequence.step(next, length - 1, true);
-                }
-            }
-            if (reason != FinishReason.CANCELLED) {
-                String tail = stops.add(decoder.finish());
-                tail += stops.flush();
-                if (!tail.isEmpty()) {
-                    sink.accept(tail);
-                }
-            }
-            long end = System.nanoTime();
-            return new GenerationResult(stops.emittedText(), prompt.length, generated, reason,
-                    prefillEnd - start, end - prefillEnd);
+        ForwardPort.Sequence sequence = forward.start(prompt.length + maxTokens, request.kvMode());
+        try {
+            return new Generation(tokenizer, sequence, prompt, maxTokens, sampler, stops, decoder);
+        } catch (RuntimeException e) {
+            sequence.close();
+            throw e;
         }
     }
 
