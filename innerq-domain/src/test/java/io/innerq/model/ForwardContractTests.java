@@ -136,7 +136,8 @@ public abstract class ForwardContractTests {
     }
 
     /** Runs {@code prompt} alone, then {@code decodeSteps} greedy steps; keeps every logits row and the tokens. */
-    private Planned alone(ForwardPort port, String text, KvMode mode, int joinsAt, int decodeSteps) {
+    private static Planned alone(LlamaModel model, ForwardPort port, String text, KvMode mode, int joinsAt,
+                                 int decodeSteps) {
         int[] prompt = model.tokenizer().encode(text, true, false);
         int[] tokens = java.util.Arrays.copyOf(prompt, prompt.length + decodeSteps + 1);
         var logits = new ArrayList<float[]>();
@@ -251,20 +252,23 @@ public abstract class ForwardContractTests {
         return true;
     }
 
-    /** Prompts of 5, 42 and 14 tokens (stories260K); the long one joins while the others decode. */
-    private List<Planned> mixedLengths(ForwardPort port, List<KvMode> modes) {
+    /**
+     * Prompts of 5, 42 and 14 tokens (the 512-piece tokenizer of stories260K and storybooks); the long one joins
+     * while the first decodes and leaves first, the last joins while the long one reads its prompt.
+     */
+    private static List<Planned> mixedLengths(LlamaModel model, ForwardPort port, List<KvMode> modes) {
         return List.of(
-                alone(port, "Once upon a time", modes.get(0), 0, 14),
-                alone(port, "Once upon a time, there was a little girl named Lily. She loved to play outside in "
-                        + "the park. One day, she saw a big ball.", modes.get(1 % modes.size()), 2, 6),
-                alone(port, "The cat sat on the mat and looked", modes.get(2 % modes.size()), 3, 10));
+                alone(model, port, "Once upon a time", modes.get(0), 0, 14),
+                alone(model, port, "Once upon a time, there was a little girl named Lily. She loved to play outside "
+                        + "in the park. One day, she saw a big ball.", modes.get(1 % modes.size()), 2, 6),
+                alone(model, port, "The cat sat on the mat and looked", modes.get(2 % modes.size()), 3, 10));
     }
 
     @ParameterizedTest
     @MethodSource("modes")
     public void aBatchedStepGivesEachSequenceItsLogitsAlone(KvMode mode) {
         ForwardPort port = forward(model);
-        List<Planned> plan = mixedLengths(port, List.of(mode));
+        List<Planned> plan = mixedLengths(model, port, List.of(mode));
         assertThat(plan).extracting(p -> p.prompt().length).containsExactly(5, 42, 14);
         runBatched(port, plan);
     }
@@ -276,7 +280,22 @@ public abstract class ForwardContractTests {
         for (int first = 0; first < modes.size(); first += 3) {
             List<KvMode> three = List.of(modes.get(first), modes.get((first + 1) % modes.size()),
                     modes.get((first + 2) % modes.size()));
-            runBatched(port, mixedLengths(port, three));
+            runBatched(port, mixedLengths(model, port, three));
+        }
+    }
+
+    /** The cache modes {@link #largerModelsBatchedStepGivesEachSequenceItsLogitsAlone} runs: fp32 unless overridden. */
+    protected List<KvMode> largerModelBatchModes() {
+        return List.of(KvMode.FP32);
+    }
+
+    @Test
+    public void largerModelsBatchedStepGivesEachSequenceItsLogitsAlone() throws IOException {
+        try (LlamaModel larger = LlamaModel.load(TestModels.requireShared(TestModels.STORYBOOKS))) {
+            ForwardPort port = forward(larger);
+            for (KvMode mode : largerModelBatchModes()) {
+                runBatched(port, mixedLengths(larger, port, List.of(mode)));
+            }
         }
     }
 
