@@ -1,21 +1,27 @@
 package io.innerq.model;
 
 import io.innerq.port.out.KvCache;
+import io.innerq.port.out.KvCachePort;
 import io.innerq.port.out.MatVecPort;
 import io.innerq.tensor.ScalarKernels;
+
+import java.util.function.IntConsumer;
 
 /**
  * Many tokens through the weights at once, of one sequence (a prompt) or of several (a batched step): each weight
  * matrix is read once for all of them ({@link MatVecPort#matMul}); attention runs token by token, each in its own
  * sequence's cache right after its store. A sequence's tokens must therefore be consecutive and in position order.
  * The operations per token are {@link LlamaForward#step}'s, so with products that equal {@code matVec} bit for bit a
- * token's results do not depend on the tokens it ran with. Buffers are allocated once; not thread-safe.
+ * token's results do not depend on the tokens it ran with. Each sequence's attention is one task of
+ * {@link KvCachePort#attendApart}, so sequences may attend on several threads at once. Buffers are allocated once;
+ * not thread-safe.
  */
 final class BatchForward {
 
     private final LlamaConfig c;
     private final LlamaWeights w;
     private final MatVecPort ops;
+    private final KvCachePort cachePort; // runs the attention tasks; null: in order on the caller
     private final Rope rope;
     private final int maxTokens;
 
@@ -30,14 +36,17 @@ final class BatchForward {
     private final float[][] logits;  // [maxTokens][vocab]    rows made on first use
     private final KvCache[] caches;  // [maxTokens] the cache of each token
     private final int[] positions;   // [maxTokens] the position of each token
+    private final int[] runs;        // [maxTokens + 1] first token of each run of one cache's tokens, then the end
+    private final Attention attention = new Attention();
 
-    BatchForward(LlamaConfig c, LlamaWeights w, MatVecPort ops, Rope rope, int maxTokens) {
+    BatchForward(LlamaConfig c, LlamaWeights w, MatVecPort ops, KvCachePort cachePort, Rope rope, int maxTokens) {
         if (maxTokens < 1) {
             throw new IllegalArgumentException("a batch needs room for at least 1 token, got " + maxTokens);
         }
         this.c = c;
         this.w = w;
         this.ops = ops;
+        this.cachePort = cachePort;
         this.rope = rope;
         this.maxTokens = maxTokens;
         x = new float[maxTokens][c.dim()];
@@ -51,6 +60,7 @@ final class BatchForward {
         logits = new float[maxTokens][];
         caches = new KvCache[maxTokens];
         positions = new int[maxTokens];
+        runs = new int[maxTokens + 1];
     }
 
     int maxTokens() {
@@ -66,6 +76,13 @@ final class BatchForward {
 
     /** Runs tokens {@code 0 .. n - 1} through every layer, storing their keys and values in their caches. */
     void layers(int n) {
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            if (i == 0 || caches[i] != caches[i - 1]) {
+                runs[count++] = i;
+            }
+        }
+        runs[count] = n;
         for (int l = 0; l < c.layers(); l++) {
             for (int i = 0; i < n; i++) {
                 LlamaForward.rmsNorm(xb[i], x[i], w.attnNorm()[l], c.rmsNormEps());
@@ -73,12 +90,17 @@ final class BatchForward {
             ops.matMul(w.wq()[l], xb, q, n);
             ops.matMul(w.wk()[l], xb, k, n);
             ops.matMul(w.wv()[l], xb, v, n);
-            for (int i = 0; i < n; i++) { // causal: each token attends right after it is stored
-                int position = positions[i];
-                rope.apply(q[i], c.heads(), c.headDim(), position);
-                rope.apply(k[i], c.kvHeads(), c.headDim(), position);
-                caches[i].store(l, position, k[i], v[i]);
-                caches[i].attend(l, position, q[i], att[i]);
+            for (int i = 0; i < n; i++) {
+                rope.apply(q[i], c.heads(), c.headDim(), positions[i]);
+                rope.apply(k[i], c.kvHeads(), c.headDim(), positions[i]);
+            }
+            attention.layer = l;
+            if (cachePort == null) {
+                for (int run = 0; run < count; run++) {
+                    attention.accept(run);
+                }
+            } else {
+                cachePort.attendApart(count, attention);
             }
             ops.matMul(w.wo()[l], att, xb, n);
             for (int i = 0; i < n; i++) {
@@ -97,6 +119,19 @@ final class BatchForward {
         }
         for (int i = 0; i < n; i++) {
             caches[i] = null; // hold no cache past the call
+        }
+    }
+
+    /** One run of one cache's tokens: causal, each token attends right after it is stored. */
+    private final class Attention implements IntConsumer {
+        int layer;
+
+        @Override
+        public void accept(int run) {
+            for (int i = runs[run]; i < runs[run + 1]; i++) {
+                caches[i].store(layer, positions[i], k[i], v[i]);
+                caches[i].attend(layer, positions[i], q[i], att[i]);
+            }
         }
     }
 

@@ -41,7 +41,8 @@ public final class HostForward implements ForwardPort {
 
     @Override
     public Batch batch(int maxTokens) {
-        return new HostBatch(this, new BatchForward(model.config(), model.weights(), ops, new Rope(model), maxTokens));
+        return new HostBatch(this, new BatchForward(model.config(), model.weights(), ops, caches, new Rope(model),
+                maxTokens));
     }
 
     /** Each span's tokens set in order, one pass through the layers, then the logits of each span's last token. */

@@ -78,7 +78,7 @@ public final class LlamaForward {
             throw new IllegalArgumentException("a prefill needs at least 1 token, got " + count);
         }
         if (batch == null) {
-            batch = new BatchForward(c, w, ops, rope, PREFILL_BATCH);
+            batch = new BatchForward(c, w, ops, null, rope, PREFILL_BATCH); // one cache: its attention on the caller
         }
         int done = 0;
         int n = 0;
