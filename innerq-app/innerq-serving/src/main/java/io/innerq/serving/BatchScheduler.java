@@ -49,6 +49,7 @@ final class BatchScheduler implements AutoCloseable {
     private final AtomicInteger joining = new AtomicInteger();
     private final Thread thread;
     private volatile boolean closed;
+    private volatile Throwable failure; // what stopped the scheduler thread, if anything did
     private volatile long kvBytes;
     private volatile int running;
     private long lastStepNanos;
@@ -209,8 +210,11 @@ final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    private static IllegalStateException closedError() {
-        return new IllegalStateException("the engine was closed: the generation did not run to its end");
+    private IllegalStateException closedError() {
+        Throwable f = failure;
+        return f == null
+                ? new IllegalStateException("the engine was closed: the generation did not run to its end")
+                : new IllegalStateException("the engine's batch stopped on an error (" + f + "): restart the engine", f);
     }
 
     private void loop() {
@@ -225,6 +229,7 @@ final class BatchScheduler implements AutoCloseable {
             // closing
         } catch (RuntimeException | Error e) {
             log.error("the batch scheduler failed; generations end with the error", e);
+            failure = e;
             failAll(e instanceof RuntimeException r ? r : new IllegalStateException(e));
         } finally {
             synchronized (this) {
@@ -328,7 +333,16 @@ final class BatchScheduler implements AutoCloseable {
             if (!g.wantsStep() || !g.prompting()) {
                 continue;
             }
-            if (job.pastDeadline() || job.listener.cancelled()) {
+            boolean stop;
+            try {
+                stop = job.pastDeadline() || job.listener.cancelled();
+            } catch (RuntimeException e) {
+                leave(job);
+                fail(job, e);
+                j--;
+                continue;
+            }
+            if (stop) {
                 g.cancel();
                 if (dispatch(job)) {
                     j--;

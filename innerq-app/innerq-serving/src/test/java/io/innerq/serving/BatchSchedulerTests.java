@@ -274,6 +274,40 @@ class BatchSchedulerTests {
     }
 
     @Test
+    void aListenerThatFailsEndsOnlyItsGenerationWithItsError() throws Exception {
+        open(TestModels.stories260K(), 2, Duration.ofMinutes(1));
+        String expected = alone(PROMPTS.getFirst(), 40, KvMode.FP32);
+        var running = CompletableFuture.supplyAsync(() -> engine.generate(
+                engine.prepare(greedy(PROMPTS.getFirst(), 40, KvMode.FP32)), GenerationListener.IGNORE));
+        String longPrompt = "Once upon a time, there was a little girl named Lily. ".repeat(20);
+        assertThatThrownBy(() -> engine.generate(engine.prepare(greedy(longPrompt, 10, KvMode.FP32)),
+                new GenerationListener() {
+                    private int checks;
+
+                    @Override
+                    public boolean onText(String text, int completionTokens) {
+                        return true;
+                    }
+
+                    @Override
+                    public boolean cancelled() {
+                        if (++checks > 2) { // the check before the start, then the first piece of the prompt
+                            throw new IllegalStateException("the consumer broke");
+                        }
+                        return false;
+                    }
+                })).isInstanceOf(IllegalStateException.class).hasMessage("the consumer broke");
+        assertThatThrownBy(() -> engine.generate(engine.prepare(greedy(PROMPTS.get(1), 10, KvMode.FP32)),
+                (text, tokens) -> {
+                    throw new IllegalArgumentException("the listener broke");
+                })).isInstanceOf(IllegalArgumentException.class).hasMessage("the listener broke");
+        assertThat(running.get(60, TimeUnit.SECONDS).result().text()).isEqualTo(expected);
+        assertThat(engine.generate(engine.prepare(greedy(PROMPTS.getFirst(), 40, KvMode.FP32)),
+                GenerationListener.IGNORE).result().text()).as("the batch runs on").isEqualTo(expected);
+        assertIdle();
+    }
+
+    @Test
     void closingTheEngineEndsRunningGenerationsWithAnError() throws Exception {
         open(TestModels.stories260K(), 2, Duration.ofMinutes(1));
         var first = new CountDownLatch(1);
