@@ -22,9 +22,12 @@ record AttendThreads(CpuWorkers workers, long minElements) {
         return workers == null ? 1 : workers.threads();
     }
 
-    /** Whether a call over {@code elements} cached elements is split. */
+    /**
+     * Whether a call over {@code elements} cached elements is split; never inside a task of the workers (an
+     * attention that already runs beside others, {@link VectorKvCaches#attendApart}).
+     */
     boolean split(long elements) {
-        return workers != null && workers.threads() > 1 && elements >= minElements;
+        return workers != null && workers.threads() > 1 && elements >= minElements && !workers.inCall();
     }
 
     /** Runs {@code task} for {@code tasks} indices: on the threads if {@code elements} is large enough. */

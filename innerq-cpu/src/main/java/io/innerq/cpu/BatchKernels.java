@@ -8,6 +8,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Products of one weight matrix with many inputs ({@link io.innerq.port.out.MatVecPort#matMul}), equal bit for bit to
@@ -42,27 +44,262 @@ final class BatchKernels {
         }
     }
 
-    /** F32, F16, BF16: the row as floats, then {@link VectorKernels#dot}, the sums of dotF32, dotF16 and dotBF16. */
+    /**
+     * F32, F16, BF16: the rows as floats, then {@link VectorKernels#dot}'s sums (those of dotF32, dotF16 and dotBF16).
+     * Rows go four at a time against four inputs at a time ({@link #dot4x4}); the rest of the rows and inputs take
+     * the one-row paths.
+     */
     private static void floatRows(Tensor w, float[][] xs, float[][] outs, int n, int from, int to,
                                   VectorKernels.Scratch scratch) {
-        MemorySegment data = w.data();
         int cols = w.cols();
-        float[] row = scratch.row(); // [cols]
-        for (int r = from; r < to; r++) {
-            long at = r * w.rowBytes();
-            switch (w.type()) {
-                case F32 -> MemorySegment.copy(data, F32, at, row, 0, cols);
-                case F16 -> VectorKernels.halvesToFloats(data, at, cols, row, scratch.halves());
-                default -> VectorKernels.decodeBF16(data, at, cols, row);
-            }
-            int i = 0;
-            for (; i + 2 <= n; i += 2) {
-                dot(row, xs[i], xs[i + 1], cols, outs, i, r, scratch.lanes());
-            }
-            for (; i < n; i++) {
-                outs[i][r] = VectorKernels.dot(row, xs[i], cols, scratch.lanes());
+        float[] lanes = scratch.lanes();
+        int r = from;
+        if (n >= 4) {
+            Block block = block(cols);
+            for (; r + 4 <= to; r += 4) {
+                for (int k = 0; k < 4; k++) {
+                    floatRow(w, r + k, block.rows[k], scratch);
+                }
+                int i = 0;
+                for (; i + 4 <= n; i += 4) {
+                    dot4x4(block, xs, i, cols, outs, r);
+                }
+                for (; i < n; i++) {
+                    for (int k = 0; k < 4; k++) {
+                        outs[i][r + k] = VectorKernels.dot(block.rows[k], xs[i], cols, lanes);
+                    }
+                }
             }
         }
+        float[] row = scratch.row(); // [cols]
+        for (; r < to; r++) {
+            floatRow(w, r, row, scratch);
+            int i = 0;
+            for (; i + 2 <= n; i += 2) {
+                dot(row, xs[i], xs[i + 1], cols, outs, i, r, lanes);
+            }
+            for (; i < n; i++) {
+                outs[i][r] = VectorKernels.dot(row, xs[i], cols, lanes);
+            }
+        }
+    }
+
+    /** Row {@code r} of a float type as floats, into {@code row[0, cols)}. */
+    private static void floatRow(Tensor w, int r, float[] row, VectorKernels.Scratch scratch) {
+        long at = r * w.rowBytes();
+        int cols = w.cols();
+        switch (w.type()) {
+            case F32 -> MemorySegment.copy(w.data(), F32, at, row, 0, cols);
+            case F16 -> VectorKernels.halvesToFloats(w.data(), at, cols, row, scratch.halves());
+            default -> VectorKernels.decodeBF16(w.data(), at, cols, row);
+        }
+    }
+
+    /**
+     * A thread's scratch for {@link #dot4x4}: four decoded rows {@code [4][cols]}, the four accumulators of each of the
+     * 16 dot products {@code partials [row * 4 + input][accumulator][L]}, and their sums' tree {@code [16][L]}.
+     */
+    private record Block(float[][] rows, float[] partials, float[] tree) {
+    }
+
+    private static final ThreadLocal<Block> BLOCK = ThreadLocal.withInitial(() -> new Block(new float[4][0],
+            new float[16 * 4 * L], new float[16 * L]));
+
+    /** This thread's block for rows of {@code cols}; allocates only when a wider row first appears. */
+    private static Block block(int cols) {
+        Block b = BLOCK.get();
+        if (b.rows[0].length < cols) {
+            b = new Block(new float[4][cols], b.partials, b.tree);
+            BLOCK.set(b);
+        }
+        return b;
+    }
+
+    /**
+     * {@link VectorKernels#dot} of four rows with four inputs, {@code outs[i .. i + 3][r .. r + 3]}, in the same sums.
+     * A dot product keeps four accumulators, accumulator j taking vectors {@code j, j + 4, j + 8, ..} of the main loop
+     * (accumulator 0 then the vectors past it), each in order; here one pass per accumulator runs it for all 16
+     * products, so that a loaded row vector serves four inputs and a loaded input vector four rows, with 16
+     * accumulators live instead of 64. The accumulators are then added as dot adds them, and their lanes summed.
+     */
+    private static void dot4x4(Block block, float[][] xs, int i, int cols, float[][] outs, int r) {
+        float[][] rows = block.rows;
+        float[] partials = block.partials;
+        float[] x0 = xs[i];
+        float[] x1 = xs[i + 1];
+        float[] x2 = xs[i + 2];
+        float[] x3 = xs[i + 3];
+        int full = cols / (4 * L) * (4 * L); // end of dot's main loop
+        int vectors = cols / L * L;          // end of its second loop
+        for (int j = 0; j < 4; j++) {
+            pass(rows[0], rows[1], rows[2], rows[3], x0, x1, x2, x3, j * L, full, 4 * L, partials, j, false);
+        }
+        if (vectors > full) { // dot's second loop, on accumulator 0
+            pass(rows[0], rows[1], rows[2], rows[3], x0, x1, x2, x3, full, vectors, L, partials, 0, true);
+        }
+        sums(partials, block.tree);
+        for (int k = 0; k < 4; k++) {
+            for (int m = 0; m < 4; m++) {
+                int pair = 4 * k + m;
+                float sum = block.tree[pair / L * L * L + LANE_OF[pair % L]];
+                for (int c = vectors; c < cols; c++) { // dot's scalar tail
+                    sum += rows[k][c] * xs[i + m][c];
+                }
+                outs[i + m][r + k] = sum;
+            }
+        }
+    }
+
+    /**
+     * Accumulator {@code into} of the 16 products (row k, input m): vectors at {@code from, from + step, .. < to},
+     * fused into zero or, with {@code resume}, into what {@code partials} holds; written back to {@code partials}.
+     */
+    private static void pass(float[] r0, float[] r1, float[] r2, float[] r3, float[] x0, float[] x1, float[] x2,
+                             float[] x3, int from, int to, int step, float[] partials, int into, boolean resume) {
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a00 = resume ? FloatVector.fromArray(F, partials, (0 * 4 + into) * L) : zero;
+        FloatVector a01 = resume ? FloatVector.fromArray(F, partials, (1 * 4 + into) * L) : zero;
+        FloatVector a02 = resume ? FloatVector.fromArray(F, partials, (2 * 4 + into) * L) : zero;
+        FloatVector a03 = resume ? FloatVector.fromArray(F, partials, (3 * 4 + into) * L) : zero;
+        FloatVector a10 = resume ? FloatVector.fromArray(F, partials, (4 * 4 + into) * L) : zero;
+        FloatVector a11 = resume ? FloatVector.fromArray(F, partials, (5 * 4 + into) * L) : zero;
+        FloatVector a12 = resume ? FloatVector.fromArray(F, partials, (6 * 4 + into) * L) : zero;
+        FloatVector a13 = resume ? FloatVector.fromArray(F, partials, (7 * 4 + into) * L) : zero;
+        FloatVector a20 = resume ? FloatVector.fromArray(F, partials, (8 * 4 + into) * L) : zero;
+        FloatVector a21 = resume ? FloatVector.fromArray(F, partials, (9 * 4 + into) * L) : zero;
+        FloatVector a22 = resume ? FloatVector.fromArray(F, partials, (10 * 4 + into) * L) : zero;
+        FloatVector a23 = resume ? FloatVector.fromArray(F, partials, (11 * 4 + into) * L) : zero;
+        FloatVector a30 = resume ? FloatVector.fromArray(F, partials, (12 * 4 + into) * L) : zero;
+        FloatVector a31 = resume ? FloatVector.fromArray(F, partials, (13 * 4 + into) * L) : zero;
+        FloatVector a32 = resume ? FloatVector.fromArray(F, partials, (14 * 4 + into) * L) : zero;
+        FloatVector a33 = resume ? FloatVector.fromArray(F, partials, (15 * 4 + into) * L) : zero;
+        for (int c = from; c < to; c += step) {
+            FloatVector w0 = FloatVector.fromArray(F, r0, c);
+            FloatVector w1 = FloatVector.fromArray(F, r1, c);
+            FloatVector w2 = FloatVector.fromArray(F, r2, c);
+            FloatVector w3 = FloatVector.fromArray(F, r3, c);
+            FloatVector v0 = FloatVector.fromArray(F, x0, c);
+            a00 = w0.fma(v0, a00);
+            a10 = w1.fma(v0, a10);
+            a20 = w2.fma(v0, a20);
+            a30 = w3.fma(v0, a30);
+            FloatVector v1 = FloatVector.fromArray(F, x1, c);
+            a01 = w0.fma(v1, a01);
+            a11 = w1.fma(v1, a11);
+            a21 = w2.fma(v1, a21);
+            a31 = w3.fma(v1, a31);
+            FloatVector v2 = FloatVector.fromArray(F, x2, c);
+            a02 = w0.fma(v2, a02);
+            a12 = w1.fma(v2, a12);
+            a22 = w2.fma(v2, a22);
+            a32 = w3.fma(v2, a32);
+            FloatVector v3 = FloatVector.fromArray(F, x3, c);
+            a03 = w0.fma(v3, a03);
+            a13 = w1.fma(v3, a13);
+            a23 = w2.fma(v3, a23);
+            a33 = w3.fma(v3, a33);
+        }
+        a00.intoArray(partials, (0 * 4 + into) * L);
+        a01.intoArray(partials, (1 * 4 + into) * L);
+        a02.intoArray(partials, (2 * 4 + into) * L);
+        a03.intoArray(partials, (3 * 4 + into) * L);
+        a10.intoArray(partials, (4 * 4 + into) * L);
+        a11.intoArray(partials, (5 * 4 + into) * L);
+        a12.intoArray(partials, (6 * 4 + into) * L);
+        a13.intoArray(partials, (7 * 4 + into) * L);
+        a20.intoArray(partials, (8 * 4 + into) * L);
+        a21.intoArray(partials, (9 * 4 + into) * L);
+        a22.intoArray(partials, (10 * 4 + into) * L);
+        a23.intoArray(partials, (11 * 4 + into) * L);
+        a30.intoArray(partials, (12 * 4 + into) * L);
+        a31.intoArray(partials, (13 * 4 + into) * L);
+        a32.intoArray(partials, (14 * 4 + into) * L);
+        a33.intoArray(partials, (15 * 4 + into) * L);
+    }
+
+    /**
+     * dot's ending for the 16 products, their lanes summed L products at a time: each product's accumulators added as
+     * dot adds them ({@code (a0 + a1) + (a2 + a3)}), then {@link VectorKernels#sum}'s tree for all of them together.
+     * The tree adds lanes {@code i} and {@code i + h} for h = L/2, .., 1; here a level adds each vector to itself with
+     * its lanes swapped by h, and two vectors so added become one (lanes with bit h from the second), halving their
+     * number until one holds L sums. Product {@code p} of a group ends in lane {@link #LANE_OF}{@code [p]}: its index
+     * with the bits reversed. The same additions in the same order: floats add commutatively, bit for bit.
+     *
+     * @param tree {@code [16 / L][L][L]}: per group of L products, their vectors; the sums in each group's first
+     */
+    private static void sums(float[] partials, float[] tree) {
+        for (int p = 0; p < 16; p++) {
+            int at = p * 4 * L;
+            FloatVector a0 = FloatVector.fromArray(F, partials, at);
+            FloatVector a1 = FloatVector.fromArray(F, partials, at + L);
+            FloatVector a2 = FloatVector.fromArray(F, partials, at + 2 * L);
+            FloatVector a3 = FloatVector.fromArray(F, partials, at + 3 * L);
+            a0.add(a1).add(a2.add(a3)).intoArray(tree, p * L);
+        }
+        for (int group = 0; group < 16 / L; group++) {
+            int base = group * L * L;
+            for (int vectors = L, h = L / 2; h >= 1; vectors /= 2, h /= 2) {
+                halve(tree, base, vectors, h);
+            }
+        }
+    }
+
+    /** One level of {@link #sums}' tree: {@code vectors} vectors at {@code base} become half as many. */
+    private static void halve(float[] tree, int base, int vectors, int h) {
+        for (int q = 0; q < vectors / 2; q++) {
+            FloatVector x = FloatVector.fromArray(F, tree, base + 2 * q * L);
+            FloatVector y = FloatVector.fromArray(F, tree, base + (2 * q + 1) * L);
+            FloatVector z = switch (h) {
+                case 8 -> x.add(x.rearrange(SWAP_8)).blend(y.add(y.rearrange(SWAP_8)), HIGH_8);
+                case 4 -> x.add(x.rearrange(SWAP_4)).blend(y.add(y.rearrange(SWAP_4)), HIGH_4);
+                case 2 -> x.add(x.rearrange(SWAP_2)).blend(y.add(y.rearrange(SWAP_2)), HIGH_2);
+                default -> x.add(x.rearrange(SWAP_1)).blend(y.add(y.rearrange(SWAP_1)), HIGH_1);
+            };
+            z.intoArray(tree, base + q * L);
+        }
+    }
+
+    /** Lane i to lane i ^ h, for h < L (null otherwise: that level does not exist). */
+    private static VectorShuffle<Float> swap(int h) {
+        return h < L ? VectorShuffle.fromOp(F, i -> i ^ h) : null;
+    }
+
+    /** The lanes with bit h set, for h < L. */
+    private static VectorMask<Float> high(int h) {
+        if (h >= L) {
+            return null;
+        }
+        long bits = 0;
+        for (int i = 0; i < L; i++) {
+            if ((i & h) != 0) {
+                bits |= 1L << i;
+            }
+        }
+        return VectorMask.fromLong(F, bits);
+    }
+
+    private static final VectorShuffle<Float> SWAP_8 = swap(8);
+    private static final VectorShuffle<Float> SWAP_4 = swap(4);
+    private static final VectorShuffle<Float> SWAP_2 = swap(2);
+    private static final VectorShuffle<Float> SWAP_1 = swap(1);
+    private static final VectorMask<Float> HIGH_8 = high(8);
+    private static final VectorMask<Float> HIGH_4 = high(4);
+    private static final VectorMask<Float> HIGH_2 = high(2);
+    private static final VectorMask<Float> HIGH_1 = high(1);
+
+    /** The lane where product {@code p} of a group ends: p with its log2(L) bits reversed. */
+    private static final int[] LANE_OF = laneOf();
+
+    private static int[] laneOf() {
+        int[] lane = new int[L];
+        for (int p = 0; p < L; p++) {
+            for (int bit = 1, to = L / 2; bit < L; bit <<= 1, to >>= 1) {
+                if ((p & bit) != 0) {
+                    lane[p] += to;
+                }
+            }
+        }
+        return lane;
     }
 
     /** {@link VectorKernels#dot} for two inputs at once, each row vector loaded once: {@code outs[i, i + 1][r]}. */

@@ -187,6 +187,11 @@ public final class CpuWorkers implements AutoCloseable {
         return closed;
     }
 
+    /** Whether a call is in flight: true inside its tasks, where another call would fail. */
+    boolean inCall() {
+        return busy.get();
+    }
+
     private static final class Worker extends Thread {
         private final CpuWorkers pool;
         volatile boolean parked;

@@ -3,6 +3,8 @@ package io.innerq.cpu;
 import io.innerq.cache.InnerqConfig;
 import io.innerq.cache.KvMode;
 import io.innerq.port.out.KvCache;
+
+import java.util.function.IntConsumer;
 import io.innerq.port.out.KvCachePort;
 
 /**
@@ -23,6 +25,7 @@ import io.innerq.port.out.KvCachePort;
 public final class VectorKvCaches implements KvCachePort {
 
     private final AttendThreads threads;
+    private final Apart apart = new Apart();
 
     /** Caches whose attention runs on the caller alone. */
     public VectorKvCaches() {
@@ -37,6 +40,37 @@ public final class VectorKvCaches implements KvCachePort {
     /** Caches split over {@code threads}: tests lower the size from which a call is split. */
     VectorKvCaches(AttendThreads threads) {
         this.threads = threads;
+    }
+
+    /**
+     * The tasks on the workers, one claimed at a time, when there are several and workers to share; a task's attention
+     * then runs on its thread alone (it is not split by KV head), with the same results.
+     */
+    @Override
+    public void attendApart(int tasks, IntConsumer task) {
+        CpuWorkers workers = threads.workers();
+        if (tasks < 2 || workers == null || workers.threads() < 2) {
+            for (int i = 0; i < tasks; i++) {
+                task.accept(i);
+            }
+            return;
+        }
+        apart.task = task;
+        try {
+            workers.run(tasks, apart);
+        } finally {
+            apart.task = null;
+        }
+    }
+
+    /** The call in flight of {@link #attendApart}: the workers take one caller at a time. */
+    private static final class Apart implements CpuWorkers.Task {
+        IntConsumer task;
+
+        @Override
+        public void run(int index) {
+            task.accept(index);
+        }
     }
 
     @Override

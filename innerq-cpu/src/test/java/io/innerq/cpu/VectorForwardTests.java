@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -36,6 +37,21 @@ class VectorForwardTests extends ForwardContractTests {
     @Override
     protected float batchedPrefillTolerance() {
         return 0f;
+    }
+
+    /**
+     * Exact, for the same reasons: a token's products and attention in a batched step are those of its step alone,
+     * whatever other sequences, lengths and cache modes share the step.
+     */
+    @Override
+    protected float batchedStepTolerance() {
+        return 0f;
+    }
+
+    /** Every mode: head_dim 128 gives the quantized modes whole groups of 32 channels. */
+    @Override
+    protected List<KvMode> largerModelBatchModes() {
+        return modes();
     }
 
     @AfterAll

@@ -135,25 +135,26 @@ class VectorMatVecTests {
 
     /**
      * matMul is matVec once per input, bit for bit: batched prompts must store the keys and values that token steps
-     * store (a cache that rounds on store would turn a last-bit difference into a different code). Seven inputs
-     * take the four-, two- and one-input paths.
+     * store (a cache that rounds on store would turn a last-bit difference into a different code). Seven and nine
+     * inputs take the four-row-by-four-input, four-, two- and one-input paths, with rows left over.
      */
     @ParameterizedTest(name = "{0} {1}x{2}")
     @MethodSource("shapes")
     void batchedProductsEqualOneAtATime(GgmlType type, int rows, int cols) {
         Tensor w = BlockEncoder.random(type, rows, cols, 31L * rows + cols);
-        int n = 7;
-        float[][] xs = new float[n][];
-        float[][] expected = new float[n][rows];
-        for (int i = 0; i < n; i++) {
-            xs[i] = BlockEncoder.randomVector(cols, 40 + i);
-            single.matVec(w, xs[i], expected[i]);
-        }
-        for (VectorMatVec mv : List.of(single, pair)) {
-            float[][] outs = new float[n][rows];
-            mv.matMul(w, xs, outs, n);
+        for (int n : new int[] {7, 9}) {
+            float[][] xs = new float[n][];
+            float[][] expected = new float[n][rows];
             for (int i = 0; i < n; i++) {
-                assertThat(outs[i]).as("%s input %d", mv.name(), i).containsExactly(expected[i]);
+                xs[i] = BlockEncoder.randomVector(cols, 40 + i);
+                single.matVec(w, xs[i], expected[i]);
+            }
+            for (VectorMatVec mv : List.of(single, pair)) {
+                float[][] outs = new float[n][rows];
+                mv.matMul(w, xs, outs, n);
+                for (int i = 0; i < n; i++) {
+                    assertThat(outs[i]).as("%s, %d inputs, input %d", mv.name(), n, i).containsExactly(expected[i]);
+                }
             }
         }
     }

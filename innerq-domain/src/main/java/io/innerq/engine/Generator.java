@@ -15,7 +15,6 @@ import io.innerq.tokenizer.Tokenizer;
 /**
  * Prefill and decode for one model: tokenizes the prompt, runs it through the model into a fresh KV cache, then
  * samples token by token until an end-of-generation token, a stop string, the token limit or cancellation.
- * Logits that are not all finite end the generation with a {@link NonFiniteLogitsException}.
  * Each call uses its own cache and buffers, so calls may run concurrently when the ports allow it.
  */
 public final class Generator implements GenerateUseCase {
@@ -51,7 +50,28 @@ public final class Generator implements GenerateUseCase {
      * @throws NonFiniteLogitsException       when the model computes a NaN or infinite logit; the cache is freed
      */
     public GenerationResult generate(int[] prompt, GenerationRequest request, TokenSink sink) {
-        Tokenizer tokenizer = model.tokenizer();
+        try (Generation generation = start(prompt, request)) {
+            while (!generation.done()) {
+                if (generation.pendingText() != null) {
+                    generation.delivered(sink.accept(generation.pendingText()));
+                } else if (generation.prompting() && sink.cancelled()) {
+                    generation.cancel();
+                } else {
+                    generation.runAlone(PROMPT_CHUNK);
+                }
+            }
+            return generation.result();
+        }
+    }
+
+    /**
+     * A generation of {@code prompt} (tokenized as {@code request} says) with its sequence started on this
+     * generator's forward pass, for a caller that drives its steps ({@link Generation}); the caller closes it.
+     *
+     * @throws ContextLengthExceededException when the prompt plus {@code maxTokens} exceed the context
+     * @throws IllegalArgumentException       when the prompt is empty or the backend cannot store the cache mode
+     */
+    public Generation start(int[] prompt, GenerationRequest request) {
         LlamaConfig config = model.config();
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt is empty and the model has no BOS token to start from");
@@ -64,73 +84,16 @@ public final class Generator implements GenerateUseCase {
             throw new ContextLengthExceededException(prompt.length,
                     request.maxTokens() == GenerationRequest.UNTIL_CONTEXT_ENDS ? 0 : maxTokens, context);
         }
-        int capacity = prompt.length + maxTokens;
-        int[] tokens = new int[capacity];
-        System.arraycopy(prompt, 0, tokens, 0, prompt.length);
-
+        Tokenizer tokenizer = model.tokenizer();
         var sampler = new Sampler(request.sampling(), config.vocabularySize());
         var stops = new StopStringMatcher(request.stopStrings());
         TokenDecoder decoder = tokenizer.newDecoder();
-        for (int t : prompt) {
-            decoder.next(t); // so the decoder knows what precedes the first generated token
-        }
-
-        try (ForwardPort.Sequence sequence = forward.start(capacity, request.kvMode())) {
-            long start = System.nanoTime();
-            float[] logits = null;
-            for (int from = 0; from < prompt.length; from += PROMPT_CHUNK) {
-                if (sink.cancelled()) {
-                    return new GenerationResult("", prompt.length, 0, FinishReason.CANCELLED, System.nanoTime() - start, 0);
-                }
-                logits = sequence.prefill(prompt, from, Math.min(PROMPT_CHUNK, prompt.length - from));
-            }
-            sequence.endPrefill(prompt.length);
-            long prefillEnd = System.nanoTime();
-
-            int length = prompt.length;
-            FinishReason reason = FinishReason.LENGTH;
-            int generated = 0;
-            while (generated < maxTokens) {
-                requireFinite(logits, config.vocabularySize(), length - 1);
-                int next = sampler.sample(logits, tokens, length);
-                if (tokenizer.isEndOfGeneration(next)) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                generated++;
-                tokens[length++] = next;
-                String out = stops.add(decoder.next(next));
-                if (!out.isEmpty() && !sink.accept(out)) {
-                    reason = FinishReason.CANCELLED;
-                    break;
-                }
-                if (stops.stopped()) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                if (generated < maxTokens) {
-                    logits = sequence.step(next, length - 1, true);
-                }
-            }
-            if (reason != FinishReason.CANCELLED) {
-                String tail = stops.add(decoder.finish());
-                tail += stops.flush();
-                if (!tail.isEmpty()) {
-                    sink.accept(tail);
-                }
-            }
-            long end = System.nanoTime();
-            return new GenerationResult(stops.emittedText(), prompt.length, generated, reason,
-                    prefillEnd - start, end - prefillEnd);
-        }
-    }
-
-    /** Refuses logits with a NaN or infinite value: no token can be sampled from them. */
-    private void requireFinite(float[] logits, int vocabulary, int position) {
-        for (int i = 0; i < vocabulary; i++) {
-            if (!Float.isFinite(logits[i])) {
-                throw new NonFiniteLogitsException(model.fileName(), position, i, logits[i]);
-            }
+        ForwardPort.Sequence sequence = forward.start(prompt.length + maxTokens, request.kvMode());
+        try {
+            return new Generation(model.fileName(), tokenizer, sequence, prompt, maxTokens, sampler, stops, decoder);
+        } catch (RuntimeException e) {
+            sequence.close();
+            throw e;
         }
     }
 

@@ -7,9 +7,12 @@ import io.innerq.port.out.KvCachePort;
 import io.innerq.port.out.KvCachePort.CacheGeometry;
 import io.innerq.port.out.MatVecPort;
 
+import java.util.List;
+
 /**
  * The forward pass on the host: {@link LlamaForward} over a backend's matrix products and KV caches (which may
- * themselves sit on a device, as a GPU cache with products on the CPU does).
+ * themselves sit on a device, as a GPU cache with products on the CPU does). Its {@link #batch} runs the tokens of
+ * several sequences through one {@link MatVecPort#matMul} per weight.
  */
 public final class HostForward implements ForwardPort {
 
@@ -28,7 +31,7 @@ public final class HostForward implements ForwardPort {
 
     @Override
     public Sequence start(int capacity, KvMode mode) {
-        return new HostSequence(new LlamaForward(model, ops), caches.allocate(geometry, capacity, mode));
+        return new HostSequence(this, new LlamaForward(model, ops), caches.allocate(geometry, capacity, mode));
     }
 
     @Override
@@ -36,7 +39,54 @@ public final class HostForward implements ForwardPort {
         return ops.name();
     }
 
-    private record HostSequence(LlamaForward forward, KvCache cache) implements Sequence {
+    @Override
+    public Batch batch(int maxTokens) {
+        return new HostBatch(this, new BatchForward(model.config(), model.weights(), ops, caches, new Rope(model),
+                maxTokens));
+    }
+
+    /** Each span's tokens set in order, one pass through the layers, then the logits of each span's last token. */
+    private static final class HostBatch implements Batch {
+        private final HostForward port;
+        private final BatchForward forward;
+        private final int[] lastTokens; // [maxTokens] index of each span's last token in the step
+
+        HostBatch(HostForward port, BatchForward forward) {
+            this.port = port;
+            this.forward = forward;
+            this.lastTokens = new int[forward.maxTokens()];
+        }
+
+        @Override
+        public int maxTokens() {
+            return forward.maxTokens();
+        }
+
+        @Override
+        public float[][] run(List<Span> spans) {
+            Batch.check(spans, forward.maxTokens());
+            if (spans.isEmpty()) {
+                return new float[0][];
+            }
+            int n = 0;
+            for (int s = 0; s < spans.size(); s++) {
+                Span span = spans.get(s);
+                if (!(span.sequence() instanceof HostSequence h) || h.port() != port) {
+                    throw new IllegalArgumentException("span %d of a batch step names a sequence that %s did not start"
+                            .formatted(s, port.name()));
+                }
+                for (int i = 0; i < span.count(); i++) {
+                    int position = span.start() + i;
+                    forward.set(n++, h.cache(), span.tokens()[position], position);
+                }
+                lastTokens[s] = n - 1;
+            }
+            forward.layers(n);
+            return forward.logits(lastTokens, spans.size());
+        }
+    }
+
+    private record HostSequence(HostForward port, LlamaForward forward, KvCache cache) implements Sequence {
 
         @Override
         public float[] prefill(int[] tokens, int start, int count) {

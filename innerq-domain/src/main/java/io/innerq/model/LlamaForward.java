@@ -27,7 +27,8 @@ public final class LlamaForward {
 
     /** Tokens a prompt runs through the weights at once. */
     public static final int PREFILL_BATCH = 32;
-    private Batch batch; // prompt buffers, allocated on the first prefill
+    private BatchForward batch; // prompt buffers, allocated on the first prefill
+    private final int[] lastToken = new int[1];
 
     public LlamaForward(LlamaModel model, MatVecPort ops) {
         this.c = model.config();
@@ -73,82 +74,25 @@ public final class LlamaForward {
      * @return the last token's logits ({@code float[vocab]}, overwritten by the next call)
      */
     public float[] prefill(KvCache cache, int[] tokens, int start, int count) {
+        if (count < 1) {
+            throw new IllegalArgumentException("a prefill needs at least 1 token, got " + count);
+        }
         if (batch == null) {
-            batch = new Batch(c, PREFILL_BATCH);
+            batch = new BatchForward(c, w, ops, null, rope, PREFILL_BATCH); // one cache: its attention on the caller
         }
         int done = 0;
+        int n = 0;
         while (done < count) {
-            int n = Math.min(PREFILL_BATCH, count - done);
-            prefillBatch(cache, tokens, start + done, n);
+            n = Math.min(PREFILL_BATCH, count - done);
+            for (int i = 0; i < n; i++) {
+                int position = start + done + i;
+                batch.set(i, cache, tokens[position], position);
+            }
+            batch.layers(n);
             done += n;
         }
-        rmsNorm(xb, batch.x[lastIndex(count)], w.outputNorm(), c.rmsNormEps());
-        ops.matVec(w.output(), xb, logits);
-        return logits;
-    }
-
-    private static int lastIndex(int count) {
-        int rest = count % PREFILL_BATCH;
-        return (rest == 0 ? PREFILL_BATCH : rest) - 1;
-    }
-
-    private void prefillBatch(KvCache cache, int[] tokens, int start, int n) {
-        Batch b = batch;
-        for (int i = 0; i < n; i++) {
-            ScalarKernels.dequantizeRow(w.tokenEmbedding(), tokens[start + i], b.x[i], 0);
-        }
-        for (int l = 0; l < c.layers(); l++) {
-            for (int i = 0; i < n; i++) {
-                rmsNorm(b.xb[i], b.x[i], w.attnNorm()[l], c.rmsNormEps());
-            }
-            ops.matMul(w.wq()[l], b.xb, b.q, n);
-            ops.matMul(w.wk()[l], b.xb, b.k, n);
-            ops.matMul(w.wv()[l], b.xb, b.v, n);
-            for (int i = 0; i < n; i++) { // causal: each token attends right after it is stored
-                int position = start + i;
-                rope.apply(b.q[i], c.heads(), c.headDim(), position);
-                rope.apply(b.k[i], c.kvHeads(), c.headDim(), position);
-                cache.store(l, position, b.k[i], b.v[i]);
-                cache.attend(l, position, b.q[i], b.att[i]);
-            }
-            ops.matMul(w.wo()[l], b.att, b.xb, n);
-            for (int i = 0; i < n; i++) {
-                add(b.x[i], b.xb[i]);
-                rmsNorm(b.xb[i], b.x[i], w.ffnNorm()[l], c.rmsNormEps());
-            }
-            ops.matMul(w.wGate()[l], b.xb, b.hb, n);
-            ops.matMul(w.wUp()[l], b.xb, b.hb2, n);
-            for (int i = 0; i < n; i++) {
-                swiglu(b.hb[i], b.hb2[i]);
-            }
-            ops.matMul(w.wDown()[l], b.hb, b.xb, n);
-            for (int i = 0; i < n; i++) {
-                add(b.x[i], b.xb[i]);
-            }
-        }
-    }
-
-    /** Activations of a prompt batch: the buffers of one token, {@code [batch][...]}. */
-    private static final class Batch {
-        final float[][] x;    // [batch][dim]
-        final float[][] xb;   // [batch][dim]
-        final float[][] q;    // [batch][heads*headDim]
-        final float[][] k;    // [batch][kvHeads*headDim]
-        final float[][] v;    // [batch][kvHeads*headDim]
-        final float[][] att;  // [batch][heads*headDim]
-        final float[][] hb;   // [batch][ffn]
-        final float[][] hb2;  // [batch][ffn]
-
-        Batch(LlamaConfig c, int n) {
-            x = new float[n][c.dim()];
-            xb = new float[n][c.dim()];
-            q = new float[n][c.qDim()];
-            k = new float[n][c.kvDim()];
-            v = new float[n][c.kvDim()];
-            att = new float[n][c.qDim()];
-            hb = new float[n][c.ffnDim()];
-            hb2 = new float[n][c.ffnDim()];
-        }
+        lastToken[0] = n - 1;
+        return batch.logits(lastToken, 1)[0];
     }
 
     /** Marks the end of the prompt for caches that quantize it (after its last {@link #step}). */
@@ -179,7 +123,7 @@ public final class LlamaForward {
     }
 
     /** gate = silu(gate) * up. */
-    private static void swiglu(float[] gate, float[] up) {
+    static void swiglu(float[] gate, float[] up) {
         for (int i = 0; i < gate.length; i++) {
             float g = gate[i];
             gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
@@ -197,7 +141,7 @@ public final class LlamaForward {
         }
     }
 
-    private static void add(float[] acc, float[] y) {
+    static void add(float[] acc, float[] y) {
         for (int i = 0; i < acc.length; i++) {
             acc[i] += y[i];
         }

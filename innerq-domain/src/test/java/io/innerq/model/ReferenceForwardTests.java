@@ -11,4 +11,16 @@ class ReferenceForwardTests extends ForwardContractTests {
     protected ForwardPort forward(LlamaModel model) {
         return new HostForward(model, new ScalarMatVec(), new ReferenceKvCaches());
     }
+
+    /** Exact: the scalar matMul is matVec per input, and every token runs the operations of a step. */
+    @Override
+    protected float batchedPrefillTolerance() {
+        return 0f;
+    }
+
+    /** Exact, as {@link #batchedPrefillTolerance()}. */
+    @Override
+    protected float batchedStepTolerance() {
+        return 0f;
+    }
 }

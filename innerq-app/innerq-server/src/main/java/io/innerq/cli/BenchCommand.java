@@ -54,9 +54,12 @@ final class BenchCommand {
         if (!args.isEmpty() && args.getFirst().equals("serve")) {
             return BenchServeCommand.run(args.subList(1, args.size()), out, err);
         }
+        if (!args.isEmpty() && args.getFirst().equals("batch")) {
+            return BenchBatchCommand.run(args.subList(1, args.size()), out, err);
+        }
         if (args.isEmpty() || !args.getFirst().equals("decode")) {
-            throw new CliArguments.UsageException(
-                    "bench takes a benchmark name: 'bench decode', 'bench step', 'bench attention' or 'bench serve'");
+            throw new CliArguments.UsageException("bench takes a benchmark name: 'bench decode', 'bench step', "
+                    + "'bench attention', 'bench serve' or 'bench batch'");
         }
         var cli = CliArguments.parse("bench decode", args.subList(1, args.size()),
                 Set.of("model", "backends", "kv", "tokens", "runs", "prompt", "context-file", "context", "threads"),

@@ -51,7 +51,7 @@ public final class Cli {
                   tokens of KV cache that fit in a memory budget (e.g. 2GiB; 1 byte to 8 EiB), per mode
                 """);
         HELP.put("bench", """
-                usage: innerq bench decode|step|attention|serve [options]   (innerq bench <name> --help)
+                usage: innerq bench decode|step|attention|serve|batch [options]   (innerq bench <name> --help)
                   bench decode [--model FILE] [--backends scalar,cpu] [--kv MODE,...] [--tokens N] [--runs N]
                                [--prompt TEXT | --context-file FILE --context N] [--threads N] [--check-weights]
                                         decode speed of each model, backend and KV mode
@@ -65,6 +65,9 @@ public final class Cli {
                               [--concurrency N] [--kv-budget SIZE] [--kv MODE] [--threads N] [--backend B]
                               [--sample-seconds N] [--check-weights]
                                         the service in-process on loopback under streaming clients
+                  bench batch [--model FILE] [--backends cpu,vulkan] [--kv MODE,...|all] [--clients 1,2,4,8]
+                              [--seconds N] [--warmup-seconds N] [--max-tokens N] [--threads N] [--kv-budget SIZE]
+                                        decode tokens/s and time per output token at each number of streams
                 """);
         HELP.put("synth", """
                 usage: innerq synth --shape llama3-8b|storybooks-like|tiny[:key=value,...] --out FILE
@@ -107,7 +110,7 @@ public final class Cli {
               generate   complete a prompt
               eval       perplexity, KL divergence and top-1 agreement of KV cache modes
               plan       tokens of KV cache that fit in a memory budget
-              bench      speed benchmarks: decode, step, attention, serve
+              bench      speed benchmarks: decode, step, attention, serve, batch
               synth      a model of a real shape with random weights, for benchmarks
               pull       download a GGUF model by name or URL
               serve      the OpenAI-compatible HTTP service (127.0.0.1:8080)

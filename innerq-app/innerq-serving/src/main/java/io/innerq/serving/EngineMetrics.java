@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -15,7 +16,10 @@ import java.util.concurrent.TimeUnit;
  * {@code innerq_tokens_total{type}}, {@code innerq_generations_total{finish}}, {@code innerq_kv_used_bytes},
  * {@code innerq_kv_reserved_bytes}, {@code innerq_kv_budget_bytes}, {@code innerq_kv_bits_per_element{mode}},
  * {@code innerq_gpu_fallbacks_total} (generations moved to the CPU after a GPU failure, or while the GPU's circuit is
- * open), {@code innerq_bulkhead_available_slots}.
+ * open), {@code innerq_bulkhead_available_slots}; for continuous batching {@code innerq_batch_size} (generations per
+ * step), {@code innerq_batch_tokens} (tokens per step, prompt pieces included), {@code innerq_queue_length} (requests
+ * waiting for a slot or for their first step) and {@code innerq_generation_time_per_output_token_seconds} (the time
+ * between two tokens of one generation, a histogram).
  */
 final class EngineMetrics {
 
@@ -25,6 +29,9 @@ final class EngineMetrics {
     private final Counter promptTokens;
     private final Counter completionTokens;
     private final Counter fallbacks;
+    private final DistributionSummary batchSize;
+    private final DistributionSummary batchTokens;
+    private final Timer timePerOutputToken;
 
     EngineMetrics(MeterRegistry registry, InnerqEngine engine, int headDim) {
         this.registry = registry;
@@ -58,6 +65,26 @@ final class EngineMetrics {
                 .register(registry);
         Gauge.builder("innerq.bulkhead.available.slots", engine, InnerqEngine::freeSlots)
                 .description("generation slots free now (the Resilience4j bulkhead's permits)").register(registry);
+        Gauge.builder("innerq.queue.length", engine, InnerqEngine::queueLength)
+                .description("requests waiting for a generation slot or for their first step").register(registry);
+        batchSize = DistributionSummary.builder("innerq.batch.size").baseUnit("generations")
+                .description("generations in one forward step").register(registry);
+        batchTokens = DistributionSummary.builder("innerq.batch.tokens").baseUnit("tokens")
+                .description("tokens in one forward step: one per decoding generation, plus pieces of prompts")
+                .register(registry);
+        timePerOutputToken = Timer.builder("innerq.generation.time.per.output.token")
+                .description("time between two consecutive tokens of one generation")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(100_000))
+                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+    }
+
+    void batchStep(int generations, int tokens) {
+        batchSize.record(generations);
+        batchTokens.record(tokens);
+    }
+
+    void timePerOutputToken(long nanos) {
+        timePerOutputToken.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     void fallback() {

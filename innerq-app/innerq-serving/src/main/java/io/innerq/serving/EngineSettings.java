@@ -9,8 +9,9 @@ import java.time.Duration;
  * How the engine runs: which backend, how many generations at once, and the limits each one is held to.
  *
  * @param backend           which hardware runs the forward pass
- * @param threads           CPU threads for all slots together; 0 for one per available core
- * @param concurrency       generations that run at once, each in its own slot with its own backend
+ * @param threads           CPU threads for all generations together; 0 for one per available core
+ * @param concurrency       generations that run at once: on the CPU, in one batch on all threads; on a GPU, each in
+ *                          its own slot with its own backend
  * @param defaultKvMode     the cache mode of a request that names none
  * @param kvBudgetBytes     bytes of KV cache all running generations may hold together
  * @param queueTimeout      how long a request waits for a free slot before it is turned away
@@ -67,7 +68,7 @@ public record EngineSettings(BackendKind backend, int threads, int concurrency, 
     }
 
     /**
-     * Threads of one slot's backend: the total split evenly, at least one. With {@code concurrency} at most the
+     * Threads of one GPU slot's CPU backend (the batch on the CPU has them all): the total split evenly, at least one. With {@code concurrency} at most the
      * total, slots never ask for more threads than there are, so their spinning workers do not fight for cores.
      */
     public int threadsPerSlot() {

@@ -1,6 +1,9 @@
 package io.innerq.serving;
 
-/** Receives a generation's text as it becomes final, with the number of tokens generated so far. */
+/**
+ * Receives a generation's text as it becomes final, with the number of tokens generated so far, on the thread that
+ * runs the generation ({@link InnerqEngine#run}); the generation waits for each answer before its next token.
+ */
 @FunctionalInterface
 public interface GenerationListener {
 
@@ -11,7 +14,10 @@ public interface GenerationListener {
      */
     boolean onText(String text, int completionTokens);
 
-    /** Checked before generation starts and between chunks of the prompt: true when the consumer is gone. */
+    /**
+     * Checked before generation starts and between pieces of the prompt: true when the consumer is gone. On the CPU
+     * the pieces run on the engine's batch thread, which calls this there: it must answer at once, without blocking.
+     */
     default boolean cancelled() {
         return false;
     }

@@ -7,12 +7,15 @@ import io.innerq.chat.ChatMessage;
 import io.innerq.chat.ChatTemplate;
 import io.innerq.engine.ContextLengthExceededException;
 import io.innerq.engine.FinishReason;
+import io.innerq.engine.Generation;
 import io.innerq.engine.GenerationRequest;
 import io.innerq.engine.GenerationResult;
 import io.innerq.engine.Generator;
 import io.innerq.engine.TokenSink;
 import io.innerq.model.LlamaConfig;
+import io.innerq.model.LlamaForward;
 import io.innerq.model.LlamaModel;
+import io.innerq.port.out.ForwardPort;
 import io.innerq.port.out.KvCachePort.CacheGeometry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -39,19 +42,19 @@ import java.util.concurrent.atomic.AtomicReference;
  * domain's {@link Generator}.
  *
  * <h2>Concurrency</h2>
- * The CPU backend's {@code VectorMatVec} takes one caller at a time and keeps its worker threads spinning between
- * products, so generations cannot share one. The engine has {@code concurrency} <em>slots</em>; each slot owns a
- * backend of {@code threads / concurrency} threads and a {@link Generator} over the shared (read-only, memory-mapped)
- * model. The free slots are a queue (the bulkhead): a request waits at most {@code queueTimeout} for one and is then
- * turned away ({@link EngineBusyException}). So at most {@code threads} threads compute at any time, whatever the
- * load.
+ * The engine has {@code concurrency} <em>slots</em>; the free slots are a queue (the bulkhead): a request waits at most
+ * {@code queueTimeout} for one and is then turned away ({@link EngineBusyException}). On the CPU (and the scalar
+ * backend) every admitted generation runs in one {@link BatchScheduler} on one backend of all {@code threads}:
+ * continuous batching, one forward step for all of them, each weight read once per step; a generation joins after it
+ * is admitted and leaves at its end. With the Vulkan backend each slot owns a backend of
+ * {@code threads / concurrency} CPU threads beside the shared device, and runs its generation on the caller's thread.
  *
  * <h2>Memory</h2>
  * Every generation has its own KV cache, allocated for its prompt plus its token limit. {@link #prepare} plans its
  * bytes with {@link CapacityPlanner} ({@link #kvBytes}); {@link #admit} charges them against the budget and
- * {@link Admission#close()} credits them back when the generation ends, however it ends. A request that could never
- * fit is refused by {@link #prepare}; one that does not fit next to the running ones is refused by {@link #admit}
- * (both {@link KvBudgetExceededException}).
+ * {@link Admission#close()} credits them back when the generation ends, however it ends. So the generations of a
+ * batch hold at most the budget together. A request that could never fit is refused by {@link #prepare}; one that does
+ * not fit next to the running ones is refused by {@link #admit} (both {@link KvBudgetExceededException}).
  *
  * <h2>GPU and fallback</h2>
  * With the Vulkan backend every slot runs its forward pass on one shared device (the weights uploaded once) and has
@@ -62,8 +65,9 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <h2>Cancellation and time limit</h2>
  * A {@link GenerationListener} that returns false, or a stream whose subscriber cancels, stops the generation at
- * its next token and the generator closes its cache at once. Past {@code generationTimeout} the engine stops the
- * generation the same way and reports it as ended by length.
+ * its next token and its cache is closed at once. Past {@code generationTimeout} the engine stops the generation the
+ * same way and reports it as ended by length. The listener is called on the thread that runs the generation
+ * ({@link #run}), also in a batch.
  */
 public final class InnerqEngine implements AutoCloseable {
 
@@ -75,12 +79,20 @@ public final class InnerqEngine implements AutoCloseable {
     private final BlockingQueue<Slot> freeSlots;
     private final KvBudget budget;
     private final AtomicInteger active = new AtomicInteger();
+    private final AtomicInteger waiting = new AtomicInteger(); // requests waiting for a slot
     private final Scheduler streams;
     private final EngineMetrics metrics;
+    private final Backend batchBackend;       // null with a GPU: the slots have their own
+    private final Generator batchGenerator;   // null with a GPU
+    private final BatchScheduler scheduler;   // null with a GPU
 
-    /** A slot's ports; {@code fallback} and {@code fallbackForward} are null without a GPU. */
-    private record Slot(int index, Backend backend, TrackingForward forward, Generator generator,
-                        TrackingForward fallbackForward, Generator fallback) {
+    /** A place for one running generation; {@code ports} is null where generations run in the batch. */
+    private record Slot(int index, SlotPorts ports) {
+    }
+
+    /** A GPU slot's ports: the device's forward pass, and the CPU's as its fallback (or null). */
+    private record SlotPorts(Backend backend, TrackingForward forward, Generator generator,
+                             TrackingForward fallbackForward, Generator fallback) {
     }
 
     private static final Logger log = LoggerFactory.getLogger(InnerqEngine.class);
@@ -107,27 +119,59 @@ public final class InnerqEngine implements AutoCloseable {
         this.budget = new KvBudget(settings.kvBudgetBytes());
         this.slots = new ArrayList<>();
         this.freeSlots = new ArrayBlockingQueue<>(settings.concurrency());
+        Backend batched = null;
         try {
+            if (gpu == null) {
+                batched = settings.backend() == BackendKind.SCALAR ? new Backend.Scalar()
+                        : Backend.cpu(settings.totalThreads());
+            }
             for (int i = 0; i < settings.concurrency(); i++) {
-                Backend backend = gpu != null
-                        ? VulkanBackend.shared(gpu, settings.threadsPerSlot())
-                        : settings.backend() == BackendKind.SCALAR ? new Backend.Scalar()
-                        : Backend.cpu(settings.threadsPerSlot());
-                var forward = new TrackingForward(backend.forward(model));
-                var fallbackPort = backend.fallbackForward(model);
-                var fallback = fallbackPort == null ? null : new TrackingForward(fallbackPort);
-                var slot = new Slot(i, backend, forward, new Generator(model, forward), fallback,
-                        fallback == null ? null : new Generator(model, fallback));
+                var slot = new Slot(i, gpu == null ? null : slotPorts(model, gpu, settings));
                 slots.add(slot);
                 freeSlots.add(slot);
             }
         } catch (RuntimeException e) {
-            slots.forEach(s -> s.backend().close());
+            closeSlots();
+            if (batched != null) {
+                batched.close();
+            }
             throw e;
         }
+        this.batchBackend = batched;
         this.streams = Schedulers.newBoundedElastic(Math.max(4, 4 * settings.concurrency()), 1024,
                 "innerq-generation", 60, true);
         this.metrics = new EngineMetrics(meters, this, c.headDim());
+        if (batched != null) {
+            ForwardPort forward = batched.forward(model);
+            this.batchGenerator = new Generator(model, forward);
+            this.scheduler = new BatchScheduler(forward.batch(settings.concurrency() + LlamaForward.PREFILL_BATCH),
+                    metrics);
+        } else {
+            this.batchGenerator = null;
+            this.scheduler = null;
+        }
+    }
+
+    private static SlotPorts slotPorts(LlamaModel model, GpuRuntime gpu, EngineSettings settings) {
+        Backend backend = VulkanBackend.shared(gpu, settings.threadsPerSlot());
+        try {
+            var forward = new TrackingForward(backend.forward(model));
+            var fallbackPort = backend.fallbackForward(model);
+            var fallback = fallbackPort == null ? null : new TrackingForward(fallbackPort);
+            return new SlotPorts(backend, forward, new Generator(model, forward), fallback,
+                    fallback == null ? null : new Generator(model, fallback));
+        } catch (RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+    }
+
+    private void closeSlots() {
+        for (Slot s : slots) {
+            if (s.ports() != null) {
+                s.ports().backend().close();
+            }
+        }
     }
 
     /** An engine for {@code model} run as {@code settings} say; {@link Opener#open()} loads it. */
@@ -220,16 +264,25 @@ public final class InnerqEngine implements AutoCloseable {
     /** One line for logs: the model, the backend, the slots and the KV cache. */
     public String describe() {
         int slots = settings.concurrency();
+        String kv = "KV cache %s within %s".formatted(settings.defaultKvMode().name(), Bytes.format(budget.budget()));
+        if (scheduler != null) {
+            int threads = settings.totalThreads();
+            return "%s (%s), backend %s, a batch of up to %d generation%s on %d thread%s (steps of up to %d tokens), %s"
+                    .formatted(modelId, model.name(), backendName(), slots, slots == 1 ? "" : "s", threads,
+                            threads == 1 ? "" : "s", scheduler.maxTokens(), kv);
+        }
         int threads = settings.threadsPerSlot();
-        return "%s (%s), backend %s, %d slot%s of %d thread%s, KV cache %s within %s".formatted(modelId,
-                model.name(), backendName(), slots, slots == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
-                settings.defaultKvMode().name(), Bytes.format(budget.budget()));
+        return "%s (%s), backend %s, %d slot%s of %d thread%s, %s".formatted(modelId, model.name(), backendName(),
+                slots, slots == 1 ? "" : "s", threads, threads == 1 ? "" : "s", kv);
     }
 
     /** The backend: {@code cpu}, {@code scalar} or {@code vulkan}, and the ports' names, e.g. {@code cpu (vector-avx2x2)}. */
     public String backendName() {
-        Slot s = slots.getFirst();
-        return "%s (%s%s)".formatted(s.backend().name(), s.forward().name(), gpu == null ? "" : ", " + gpu.deviceName());
+        if (scheduler != null) {
+            return "%s (%s)".formatted(batchBackend.name(), batchGenerator.forward().name());
+        }
+        SlotPorts s = slots.getFirst().ports();
+        return "%s (%s, %s)".formatted(s.backend().name(), s.forward().name(), gpu.deviceName());
     }
 
     /** The GPU in use, or null. */
@@ -256,10 +309,23 @@ public final class InnerqEngine implements AutoCloseable {
         return active.get();
     }
 
+    /** Requests waiting for a generation slot, or admitted and waiting for their first step in the batch. */
+    public int queueLength() {
+        BatchScheduler s = scheduler;
+        return waiting.get() + (s == null ? 0 : s.joining());
+    }
+
     public long kvBytesInUse() {
+        BatchScheduler batch = scheduler;
+        if (batch != null) {
+            return batch.kvBytesInUse();
+        }
         long sum = 0;
-        for (Slot s : slots) {
-            sum += s.forward().bytesInUse() + (s.fallbackForward() == null ? 0 : s.fallbackForward().bytesInUse());
+        for (Slot slot : slots) {
+            SlotPorts s = slot.ports();
+            if (s != null) {
+                sum += s.forward().bytesInUse() + (s.fallbackForward() == null ? 0 : s.fallbackForward().bytesInUse());
+            }
         }
         return sum;
     }
@@ -402,11 +468,14 @@ public final class InnerqEngine implements AutoCloseable {
     public Admission admit(PreparedGeneration prepared) {
         long requested = System.nanoTime();
         Slot slot;
+        waiting.incrementAndGet();
         try {
             slot = freeSlots.poll(settings.queueTimeout().toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EngineBusyException("interrupted while waiting for a generation slot");
+        } finally {
+            waiting.decrementAndGet();
         }
         if (slot == null) {
             throw new EngineBusyException(("all %d generation slot%s stayed busy for %s (spring.ai.innerq.queue-timeout):"
@@ -481,54 +550,84 @@ public final class InnerqEngine implements AutoCloseable {
                 var none = new GenerationResult("", prepared.promptTokens(), 0, FinishReason.CANCELLED, 0, 0);
                 return new GenerationOutcome(none, false);
             }
-            int promptTokens = prepared.promptTokens();
-            var first = new AtomicBoolean(true);
-            var inUse = new AtomicReference<>(admission.slot.forward());
-            TokenSink sink = new TokenSink() {
-                @Override
-                public boolean accept(String text) {
-                    long now = System.nanoTime();
-                    if (first.getAndSet(false)) {
-                        metrics.firstToken(now - admission.requestedNanos);
-                    }
-                    int completion = Math.max(1, inUse.get().tokensStored() - promptTokens + 1);
-                    if (!listener.onText(text, completion)) {
-                        return false;
-                    }
-                    if (now - deadline > 0) {
-                        timedOut.set(true);
-                        return false;
-                    }
-                    return true;
-                }
-
-                @Override
-                public boolean cancelled() { // between chunks of a long prompt
-                    if (System.nanoTime() - deadline > 0) {
-                        timedOut.set(true);
-                        return true;
-                    }
-                    return listener.cancelled();
-                }
-            };
-            GenerationResult result;
+            GenerationOutcome outcome;
             try {
-                result = generate(admission.slot, prepared, sink, first, inUse);
+                outcome = scheduler != null
+                        ? runInBatch(admission, listener, deadline)
+                        : new GenerationOutcome(runInSlot(admission, listener, deadline, timedOut), timedOut.get());
             } catch (RuntimeException e) {
                 metrics.failed();
                 throw e;
             }
-            var outcome = new GenerationOutcome(result, timedOut.get());
             metrics.finished(outcome);
             return outcome;
         }
+    }
+
+    /** Runs an admitted generation in the batch; the listener is called on this thread. */
+    private GenerationOutcome runInBatch(Admission admission, GenerationListener listener, long deadline) {
+        PreparedGeneration prepared = admission.prepared;
+        var first = new AtomicBoolean(true);
+        Generation generation = batchGenerator.start(prepared.prompt(), prepared.request());
+        return scheduler.run(generation, listener, deadline, () -> {
+            if (first.getAndSet(false)) {
+                metrics.firstToken(System.nanoTime() - admission.requestedNanos);
+            }
+        });
+    }
+
+    /** Runs an admitted generation on its slot's ports, on this thread. */
+    private GenerationResult runInSlot(Admission admission, GenerationListener listener, long deadline,
+                                       AtomicBoolean timedOut) {
+        PreparedGeneration prepared = admission.prepared;
+        int promptTokens = prepared.promptTokens();
+        var first = new AtomicBoolean(true);
+        var inUse = new AtomicReference<>(admission.slot.ports().forward());
+        TokenSink sink = new TokenSink() {
+            private long lastNanos;
+            private int lastCompletion;
+
+            @Override
+            public boolean accept(String text) {
+                long now = System.nanoTime();
+                if (first.getAndSet(false)) {
+                    metrics.firstToken(now - admission.requestedNanos);
+                }
+                int completion = Math.max(1, inUse.get().tokensStored() - promptTokens + 1);
+                if (lastCompletion > 0 && completion > lastCompletion) {
+                    for (int t = lastCompletion; t < completion; t++) {
+                        metrics.timePerOutputToken((now - lastNanos) / (completion - lastCompletion));
+                    }
+                }
+                lastNanos = now;
+                lastCompletion = completion;
+                if (!listener.onText(text, completion)) {
+                    return false;
+                }
+                if (now - deadline > 0) {
+                    timedOut.set(true);
+                    return false;
+                }
+                return true;
+            }
+
+            @Override
+            public boolean cancelled() { // between chunks of a long prompt
+                if (System.nanoTime() - deadline > 0) {
+                    timedOut.set(true);
+                    return true;
+                }
+                return listener.cancelled();
+            }
+        };
+        return generate(admission.slot.ports(), prepared, sink, first, inUse);
     }
 
     /**
      * Runs a generation on the slot's GPU ports, or on its CPU fallback when the circuit is open or the GPU fails
      * before the first token was sent ({@code inUse} is set to the forward pass in use).
      */
-    private GenerationResult generate(Slot slot, PreparedGeneration prepared, TokenSink sink, AtomicBoolean first,
+    private GenerationResult generate(SlotPorts slot, PreparedGeneration prepared, TokenSink sink, AtomicBoolean first,
                                       AtomicReference<TrackingForward> inUse) {
         int[] prompt = prepared.prompt();
         GenerationRequest request = prepared.request();
@@ -617,9 +716,11 @@ public final class InnerqEngine implements AutoCloseable {
     @Override
     public void close() {
         streams.dispose();
-        for (Slot s : slots) {
-            s.backend().close();
+        if (scheduler != null) {
+            scheduler.close();
+            batchBackend.close();
         }
+        closeSlots();
         if (gpu != null) {
             gpu.close();
         }

@@ -2,6 +2,8 @@ package io.innerq.port.out;
 
 import io.innerq.cache.KvMode;
 
+import java.util.function.IntConsumer;
+
 /** Creates KV caches in a backend's layout for a model geometry. */
 public interface KvCachePort {
 
@@ -16,6 +18,18 @@ public interface KvCachePort {
     /** A new fp32 cache: {@code allocate(geometry, capacity, KvMode.FP32)}. */
     default KvCache allocate(CacheGeometry geometry, int capacity) {
         return allocate(geometry, capacity, KvMode.FP32);
+    }
+
+    /**
+     * Runs {@code tasks} independent pieces of attention, {@code task.accept(0 .. tasks - 1)}, each storing into and
+     * attending over caches of this port that no other task touches, possibly on several threads at once; returns
+     * when all are done. A batched step runs each sequence's attention as one task. A cache's results must not depend
+     * on whether its attention ran here or alone. The default runs the tasks in order on the caller.
+     */
+    default void attendApart(int tasks, IntConsumer task) {
+        for (int i = 0; i < tasks; i++) {
+            task.accept(i);
+        }
     }
 
     /** Shapes of a model's KV cache. */
