@@ -90,7 +90,13 @@ final class BatchKernels {
         int cols = w.cols();
         switch (w.type()) {
             case F32 -> MemorySegment.copy(w.data(), F32, at, row, 0, cols);
-            case F16 -> VectorKernels.halvesToFloats(w.data(), at, cols, row, scratch.halves());
+            case F16 -> {
+                if (Halves.allFinite(w)) {
+                    VectorKernels.decodeF16(w.data(), at, cols, row);
+                } else {
+                    VectorKernels.halvesToFloats(w.data(), at, cols, row, scratch.halves());
+                }
+            }
             default -> VectorKernels.decodeBF16(w.data(), at, cols, row);
         }
     }

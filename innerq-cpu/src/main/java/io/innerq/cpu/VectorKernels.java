@@ -94,8 +94,14 @@ final class VectorKernels {
                 }
             }
             case F16 -> {
-                for (int r = from; r < to; r++) {
-                    out[r] = dotF16(data, r * rowBytes, x, cols, scratch.row, scratch.halves, lanes);
+                if (Halves.allFinite(w)) {
+                    for (int r = from; r < to; r++) {
+                        out[r] = dotF16(data, r * rowBytes, x, cols, lanes);
+                    }
+                } else {
+                    for (int r = from; r < to; r++) {
+                        out[r] = dotF16Exact(data, r * rowBytes, x, cols, scratch.row, scratch.halves, lanes);
+                    }
                 }
             }
             case BF16 -> {
@@ -176,17 +182,80 @@ final class VectorKernels {
     }
 
     /**
-     * fp16 rows convert first, then multiply: C2 compiles the plain {@link Float#float16ToFloat} loop to the CPU's
-     * vector conversion instruction (F16C's vcvtph2ps), about 1.5x faster here than converting with integer lane
-     * arithmetic; the float row then meets x with four accumulators.
+     * fp16 rows in one pass, converted in registers: the sign-extended half shifted left by 13 ({@link #HALF_BITS})
+     * puts its sign in bit 31 and its exponent and mantissa in a float's low exponent and mantissa bits; times 2^112
+     * that is the half's value, exactly, for normals, subnormals and zeros. Infinities and NaNs would come out finite
+     * (2^16 and up), so rows of a tensor that holds one take {@link #dotF16Exact} ({@link Halves#allFinite}). The
+     * sums are {@link #dot}'s. The conversion is written out, not called: a helper that C2 compiles on its own first
+     * is then not inlined, and its vectors box.
+     */
+    static float dotF16(MemorySegment w, long offset, float[] x, int cols, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int c = 0;
+        for (; c + 4 * L <= cols; c += 4 * L) {
+            IntVector h0 = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * c, LE)
+                    .reinterpretAsShorts().castShape(I, 0);
+            IntVector h1 = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * (c + L), LE)
+                    .reinterpretAsShorts().castShape(I, 0);
+            IntVector h2 = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * (c + 2 * L), LE)
+                    .reinterpretAsShorts().castShape(I, 0);
+            IntVector h3 = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * (c + 3 * L), LE)
+                    .reinterpretAsShorts().castShape(I, 0);
+            a0 = h0.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT)
+                    .fma(FloatVector.fromArray(F, x, c), a0);
+            a1 = h1.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT)
+                    .fma(FloatVector.fromArray(F, x, c + L), a1);
+            a2 = h2.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT)
+                    .fma(FloatVector.fromArray(F, x, c + 2 * L), a2);
+            a3 = h3.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT)
+                    .fma(FloatVector.fromArray(F, x, c + 3 * L), a3);
+        }
+        for (; c + L <= cols; c += L) {
+            IntVector h = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * c, LE)
+                    .reinterpretAsShorts().castShape(I, 0);
+            a0 = h.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT)
+                    .fma(FloatVector.fromArray(F, x, c), a0);
+        }
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float sum = sum(lanes);
+        for (; c < cols; c++) {
+            sum += f16(w, offset + 2L * c) * x[c];
+        }
+        return sum;
+    }
+
+    /** 2^(127 - 15): turns a half's bits, placed in a float's, into the half's value. */
+    private static final float HALF_TO_FLOAT = 0x1p112f;
+    /** A float's sign and the 15 bits of a half's exponent and mantissa, once shifted left by 13. */
+    private static final int HALF_BITS = 0x8FFF_E000;
+
+    /**
+     * An fp16 row of a tensor that holds an infinity or NaN: converted first ({@link Float#float16ToFloat}, which C2
+     * compiles to F16C's vcvtph2ps), then {@link #dot}.
      *
      * @param row    scratch, {@code float[>= cols]}
      * @param halves scratch, {@code short[>= cols]}
      */
-    static float dotF16(MemorySegment w, long offset, float[] x, int cols, float[] row, short[] halves,
-                       float[] lanes) {
+    static float dotF16Exact(MemorySegment w, long offset, float[] x, int cols, float[] row, short[] halves,
+                             float[] lanes) {
         halvesToFloats(w, offset, cols, row, halves);
         return dot(row, x, cols, lanes);
+    }
+
+    /** A row of finite fp16 values as floats, converted in registers as {@link #dotF16} converts them. */
+    static void decodeF16(MemorySegment w, long offset, int cols, float[] row) {
+        int c = 0;
+        for (; c + L <= cols; c += L) {
+            IntVector h = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * c, LE)
+                    .reinterpretAsShorts().castShape(I, 0);
+            h.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT).intoArray(row, c);
+        }
+        for (; c < cols; c++) {
+            row[c] = f16(w, offset + 2L * c);
+        }
     }
 
     /** Converts {@code cols} fp16 values at {@code offset} into {@code row}, through {@code halves}. */

@@ -8,7 +8,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@link MatVecPort} on the Java Vector API ({@link VectorKernels}), rows split across the CPU threads
  * ({@link CpuWorkers}: the caller and n - 1 daemon workers, tasks claimed from one atomic counter, spin-then-park).
  *
- * <p>A product's rows are cut into chunks of at least {@link #CHUNK_MIN_ELEMENTS} weights, one task each. Products
+ * <p>A product's rows are cut into chunks of at least {@link #CHUNK_MIN_ELEMENTS} weights (and a multiple of four
+ * rows), one task each. Products
  * under {@link #PARALLEL_MIN_ELEMENTS} weights run on the caller alone, and so do tensors whose segment other threads
  * cannot read (a confined arena's). A call allocates nothing, and a row's result does not depend on which thread
  * computed it, nor on whether {@link #matMul} batched it ({@link BatchKernels}: the same sums as {@link #matVec}).
@@ -111,6 +112,7 @@ public final class VectorMatVec implements MatVecPort, AutoCloseable {
         long work = (long) cols * Math.max(1, batch);
         int chunk = (int) Math.clamp((CHUNK_MIN_ELEMENTS + work - 1) / work, 1,
                 Math.max(1, rows / (2 * workers.threads())));
+        chunk = (chunk + 3) & ~3; // the kernels take rows four at a time
         Rows t = task;
         t.w = w;
         t.x = x;

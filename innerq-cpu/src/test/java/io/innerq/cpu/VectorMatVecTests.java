@@ -193,30 +193,56 @@ class VectorMatVecTests {
         }
     }
 
-    @Test
-    void f16RowsConvertEveryHalfExactly() {
-        // All 65536 fp16 bit patterns as one row, each multiplied by a one-hot x: normals, subnormals, signed zeros,
-        // infinities and NaNs go through the F16 kernel's conversion unchanged.
-        MemorySegment bytes = MemorySegment.ofArray(new byte[2 * 65536]);
+    /** Every fp16 bit pattern once: 2048 rows of 32 (plus a tail of 3 zeros), specials replaced by zero if asked. */
+    private static Tensor everyHalf(boolean finiteOnly) {
+        int cols = 35;
+        MemorySegment bytes = MemorySegment.ofArray(new byte[2 * 2048 * cols]);
+        var i16 = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
         for (int h = 0; h < 65536; h++) {
-            bytes.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
-                    2L * h, (short) h);
+            boolean special = (h & 0x7C00) == 0x7C00;
+            bytes.set(i16, 2L * ((h / 32) * cols + h % 32), (short) (finiteOnly && special ? 0 : h));
         }
-        float[] row = new float[65536];
-        float[] x = new float[65536];
-        for (int h = 0; h < 65536; h += 997) {
-            x[h] = 1f;
-            float dot = VectorKernels.dotF16(bytes, 0, x, 65536, row, new short[65536], new float[L]);
-            x[h] = 0f;
-            float expected = Float.float16ToFloat((short) h);
-            for (int c = 0; c < 65536; c += 4099) {
-                assertThat(Float.floatToRawIntBits(row[c])).as("half 0x%04x", c)
-                        .isEqualTo(Float.floatToRawIntBits(Float.float16ToFloat((short) c)));
+        return new Tensor(finiteOnly ? "finite halves" : "every half", GgmlType.F16, new long[] {cols, 2048}, bytes);
+    }
+
+    @Test
+    void f16RowsConvertEveryFiniteHalfExactly() {
+        // One-hot x per column: out[r] is element (r, j) itself, converted in registers (no infinity in the tensor).
+        Tensor w = everyHalf(true);
+        assertThat(Halves.allFinite(w)).isTrue();
+        float[] x = new float[35];
+        float[] out = new float[2048];
+        for (int j = 0; j < 35; j++) {
+            x[j] = 1f;
+            single.matVec(w, x, out);
+            x[j] = 0f;
+            for (int r = 0; r < 2048; r++) {
+                int h = 32 * r + j;
+                float expected = j >= 32 || (h & 0x7C00) == 0x7C00 ? 0f : Float.float16ToFloat((short) h);
+                assertThat(Float.floatToRawIntBits(out[r])).as("half 0x%04x", h)
+                        .isEqualTo(Float.floatToRawIntBits(expected + 0f)); // + 0f: -0 * 1 + 0-sums give +0
             }
-            if (Float.isNaN(expected) || Float.isInfinite(expected)) {
-                assertThat(dot).as("half 0x%04x", h).isNaN(); // 0 * Inf or NaN elsewhere in the row
-            } else {
-                assertThat(row[h]).as("half 0x%04x", h).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void f16TensorsWithInfinitiesOrNaNsGiveThemToTheirRows() {
+        Tensor w = everyHalf(false);
+        assertThat(Halves.allFinite(w)).isFalse();
+        float[] x = new float[35];
+        float[] out = new float[2048];
+        for (int j = 0; j < 32; j++) {
+            x[j] = 1f;
+            pair.matVec(w, x, out);
+            x[j] = 0f;
+            for (int r = 0; r < 2048; r++) {
+                int h = 32 * r + j;
+                // a row's 32 halves share their exponent: rows of infinities and NaNs hold a NaN, and 0 * NaN is NaN
+                if ((h & 0x7C00) == 0x7C00) {
+                    assertThat(out[r]).as("half 0x%04x", h).isNaN();
+                } else {
+                    assertThat(out[r]).as("half 0x%04x", h).isEqualTo(Float.float16ToFloat((short) h) + 0f);
+                }
             }
         }
     }
