@@ -138,10 +138,10 @@ final class BatchKernels {
         int full = cols / (4 * L) * (4 * L); // end of dot's main loop
         int vectors = cols / L * L;          // end of its second loop
         for (int j = 0; j < 4; j++) {
-            pass(rows[0], rows[1], rows[2], rows[3], x0, x1, x2, x3, j * L, full, 4 * L, partials, j, false);
+            pass(rows[0], rows[1], rows[2], rows[3], x0, x1, x2, x3, j * L, full, partials, j, false);
         }
-        if (vectors > full) { // dot's second loop, on accumulator 0
-            pass(rows[0], rows[1], rows[2], rows[3], x0, x1, x2, x3, full, vectors, L, partials, 0, true);
+        for (int c = full; c < vectors; c += L) { // dot's second loop, on accumulator 0: one vector a pass
+            pass(rows[0], rows[1], rows[2], rows[3], x0, x1, x2, x3, c, c + 1, partials, 0, true);
         }
         sums(partials, block.tree);
         for (int k = 0; k < 4; k++) {
@@ -157,11 +157,11 @@ final class BatchKernels {
     }
 
     /**
-     * Accumulator {@code into} of the 16 products (row k, input m): vectors at {@code from, from + step, .. < to},
+     * Accumulator {@code into} of the 16 products (row k, input m): vectors at {@code from, from + 4L, .. < to},
      * fused into zero or, with {@code resume}, into what {@code partials} holds; written back to {@code partials}.
      */
     private static void pass(float[] r0, float[] r1, float[] r2, float[] r3, float[] x0, float[] x1, float[] x2,
-                             float[] x3, int from, int to, int step, float[] partials, int into, boolean resume) {
+                             float[] x3, int from, int to, float[] partials, int into, boolean resume) {
         FloatVector zero = FloatVector.zero(F);
         FloatVector a00 = resume ? FloatVector.fromArray(F, partials, (0 * 4 + into) * L) : zero;
         FloatVector a01 = resume ? FloatVector.fromArray(F, partials, (1 * 4 + into) * L) : zero;
@@ -179,7 +179,7 @@ final class BatchKernels {
         FloatVector a31 = resume ? FloatVector.fromArray(F, partials, (13 * 4 + into) * L) : zero;
         FloatVector a32 = resume ? FloatVector.fromArray(F, partials, (14 * 4 + into) * L) : zero;
         FloatVector a33 = resume ? FloatVector.fromArray(F, partials, (15 * 4 + into) * L) : zero;
-        for (int c = from; c < to; c += step) {
+        for (int c = from; c < to; c += 4 * L) { // a constant stride: C2 then drops the loads' range checks
             FloatVector w0 = FloatVector.fromArray(F, r0, c);
             FloatVector w1 = FloatVector.fromArray(F, r1, c);
             FloatVector w2 = FloatVector.fromArray(F, r2, c);

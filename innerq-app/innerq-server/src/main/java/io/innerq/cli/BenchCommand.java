@@ -89,9 +89,9 @@ final class BenchCommand {
                 });
         int contextTokens = cli.integer("context", 1, "tokens of --context-file").orElse(0);
 
-        out.printf("| model | backend | KV cache | prompt tokens | prefill tok/s | decode tok/s (median of %d) | vs first row |%n",
-                runs);
-        out.println("|---|---|---|---:|---:|---:|---:|");
+        out.printf("| model | backend | KV cache | prompt tokens | prefill tok/s (median of %d) | spread | "
+                + "decode tok/s (median of %d) | spread | vs first row |%n", runs, runs);
+        out.println("|---|---|---|---:|---:|---:|---:|---:|---:|");
         for (ModelSource source : models) {
             try (LlamaModel model = source.load(cli.flag("check-weights") ? WeightCheck.ALL : WeightCheck.NORMS)) {
                 String prompt = contextText.map(t -> firstTokens(model, t, contextTokens))
@@ -120,9 +120,11 @@ final class BenchCommand {
                             if (first == 0) {
                                 first = tps;
                             }
-                            out.printf(Locale.ROOT, "| %s | %s | %s | %d | %.0f | %.1f (%d tokens) | %.2fx |%n",
+                            out.printf(Locale.ROOT,
+                                    "| %s | %s | %s | %d | %.0f | %.0f%% | %.1f (%d tokens) | %.0f%% | %.2fx |%n",
                                     source.fileName(), generator.forward().name(), mode.name(), r.promptTokens(),
-                                    median(prefill), tps, r.completionTokens(), tps / first);
+                                    median(prefill), spread(prefill), tps, r.completionTokens(), spread(decode),
+                                    tps / first);
                             out.flush();
                         }
                     }
@@ -187,6 +189,14 @@ final class BenchCommand {
             }
         }
         return List.of(new ModelSource.Embedded());
+    }
+
+    /** (max - min) / median of the runs, in percent: how far apart the fastest and the slowest run were. */
+    static double spread(List<Double> values) {
+        double min = values.stream().mapToDouble(Double::doubleValue).min().orElse(0);
+        double max = values.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+        double median = median(values);
+        return median == 0 ? 0 : 100 * (max - min) / median;
     }
 
     private static double median(List<Double> xs) {
