@@ -102,14 +102,14 @@ final class BatchKernels {
     }
 
     /**
-     * A thread's scratch for {@link #dot4x4}: four decoded rows {@code [4][cols]}, the four accumulators of each of the
+     * A thread's scratch for {@link #dot4x4}: four decoded rows {@code [4][cols]}, the two accumulators of each of the
      * 16 dot products {@code partials [row * 4 + input][accumulator][L]}, and their sums' tree {@code [16][L]}.
      */
     private record Block(float[][] rows, float[] partials, float[] tree) {
     }
 
     private static final ThreadLocal<Block> BLOCK = ThreadLocal.withInitial(() -> new Block(new float[4][0],
-            new float[16 * 4 * L], new float[16 * L]));
+            new float[16 * 2 * L], new float[16 * L]));
 
     /** This thread's block for rows of {@code cols}; allocates only when a wider row first appears. */
     private static Block block(int cols) {
@@ -123,10 +123,10 @@ final class BatchKernels {
 
     /**
      * {@link VectorKernels#dot} of four rows with four inputs, {@code outs[i .. i + 3][r .. r + 3]}, in the same sums.
-     * A dot product keeps four accumulators, accumulator j taking vectors {@code j, j + 4, j + 8, ..} of the main loop
-     * (accumulator 0 then the vectors past it), each in order; here one pass per accumulator runs it for all 16
+     * A dot product keeps two accumulators, accumulator j taking vectors {@code j, j + 2, j + 4, ..} of the main loop
+     * (accumulator 0 then the odd vector past it), each in order; here one pass per accumulator runs it for all 16
      * products, so that a loaded row vector serves four inputs and a loaded input vector four rows, with 16
-     * accumulators live instead of 64. The accumulators are then added as dot adds them, and their lanes summed.
+     * accumulators live instead of 32. The accumulators are then added as dot adds them, and their lanes summed.
      */
     private static void dot4x4(Block block, float[][] xs, int i, int cols, float[][] outs, int r) {
         float[][] rows = block.rows;
@@ -135,13 +135,13 @@ final class BatchKernels {
         float[] x1 = xs[i + 1];
         float[] x2 = xs[i + 2];
         float[] x3 = xs[i + 3];
-        int full = cols / (4 * L) * (4 * L); // end of dot's main loop
-        int vectors = cols / L * L;          // end of its second loop
-        for (int j = 0; j < 4; j++) {
+        int full = cols / (2 * L) * (2 * L); // end of dot's main loop
+        int vectors = cols / L * L;          // past its odd vector
+        for (int j = 0; j < 2; j++) {
             pass(rows[0], rows[1], rows[2], rows[3], x0, x1, x2, x3, j * L, full, partials, j, false);
         }
-        for (int c = full; c < vectors; c += L) { // dot's second loop, on accumulator 0: one vector a pass
-            pass(rows[0], rows[1], rows[2], rows[3], x0, x1, x2, x3, c, c + 1, partials, 0, true);
+        if (full < vectors) { // dot's odd vector, on accumulator 0: a pass of one vector
+            pass(rows[0], rows[1], rows[2], rows[3], x0, x1, x2, x3, full, full + 1, partials, 0, true);
         }
         sums(partials, block.tree);
         for (int k = 0; k < 4; k++) {
@@ -157,29 +157,29 @@ final class BatchKernels {
     }
 
     /**
-     * Accumulator {@code into} of the 16 products (row k, input m): vectors at {@code from, from + 4L, .. < to},
+     * Accumulator {@code into} of the 16 products (row k, input m): vectors at {@code from, from + 2L, .. < to},
      * fused into zero or, with {@code resume}, into what {@code partials} holds; written back to {@code partials}.
      */
     private static void pass(float[] r0, float[] r1, float[] r2, float[] r3, float[] x0, float[] x1, float[] x2,
                              float[] x3, int from, int to, float[] partials, int into, boolean resume) {
         FloatVector zero = FloatVector.zero(F);
-        FloatVector a00 = resume ? FloatVector.fromArray(F, partials, (0 * 4 + into) * L) : zero;
-        FloatVector a01 = resume ? FloatVector.fromArray(F, partials, (1 * 4 + into) * L) : zero;
-        FloatVector a02 = resume ? FloatVector.fromArray(F, partials, (2 * 4 + into) * L) : zero;
-        FloatVector a03 = resume ? FloatVector.fromArray(F, partials, (3 * 4 + into) * L) : zero;
-        FloatVector a10 = resume ? FloatVector.fromArray(F, partials, (4 * 4 + into) * L) : zero;
-        FloatVector a11 = resume ? FloatVector.fromArray(F, partials, (5 * 4 + into) * L) : zero;
-        FloatVector a12 = resume ? FloatVector.fromArray(F, partials, (6 * 4 + into) * L) : zero;
-        FloatVector a13 = resume ? FloatVector.fromArray(F, partials, (7 * 4 + into) * L) : zero;
-        FloatVector a20 = resume ? FloatVector.fromArray(F, partials, (8 * 4 + into) * L) : zero;
-        FloatVector a21 = resume ? FloatVector.fromArray(F, partials, (9 * 4 + into) * L) : zero;
-        FloatVector a22 = resume ? FloatVector.fromArray(F, partials, (10 * 4 + into) * L) : zero;
-        FloatVector a23 = resume ? FloatVector.fromArray(F, partials, (11 * 4 + into) * L) : zero;
-        FloatVector a30 = resume ? FloatVector.fromArray(F, partials, (12 * 4 + into) * L) : zero;
-        FloatVector a31 = resume ? FloatVector.fromArray(F, partials, (13 * 4 + into) * L) : zero;
-        FloatVector a32 = resume ? FloatVector.fromArray(F, partials, (14 * 4 + into) * L) : zero;
-        FloatVector a33 = resume ? FloatVector.fromArray(F, partials, (15 * 4 + into) * L) : zero;
-        for (int c = from; c < to; c += 4 * L) { // a constant stride: C2 then drops the loads' range checks
+        FloatVector a00 = resume ? FloatVector.fromArray(F, partials, (0 * 2 + into) * L) : zero;
+        FloatVector a01 = resume ? FloatVector.fromArray(F, partials, (1 * 2 + into) * L) : zero;
+        FloatVector a02 = resume ? FloatVector.fromArray(F, partials, (2 * 2 + into) * L) : zero;
+        FloatVector a03 = resume ? FloatVector.fromArray(F, partials, (3 * 2 + into) * L) : zero;
+        FloatVector a10 = resume ? FloatVector.fromArray(F, partials, (4 * 2 + into) * L) : zero;
+        FloatVector a11 = resume ? FloatVector.fromArray(F, partials, (5 * 2 + into) * L) : zero;
+        FloatVector a12 = resume ? FloatVector.fromArray(F, partials, (6 * 2 + into) * L) : zero;
+        FloatVector a13 = resume ? FloatVector.fromArray(F, partials, (7 * 2 + into) * L) : zero;
+        FloatVector a20 = resume ? FloatVector.fromArray(F, partials, (8 * 2 + into) * L) : zero;
+        FloatVector a21 = resume ? FloatVector.fromArray(F, partials, (9 * 2 + into) * L) : zero;
+        FloatVector a22 = resume ? FloatVector.fromArray(F, partials, (10 * 2 + into) * L) : zero;
+        FloatVector a23 = resume ? FloatVector.fromArray(F, partials, (11 * 2 + into) * L) : zero;
+        FloatVector a30 = resume ? FloatVector.fromArray(F, partials, (12 * 2 + into) * L) : zero;
+        FloatVector a31 = resume ? FloatVector.fromArray(F, partials, (13 * 2 + into) * L) : zero;
+        FloatVector a32 = resume ? FloatVector.fromArray(F, partials, (14 * 2 + into) * L) : zero;
+        FloatVector a33 = resume ? FloatVector.fromArray(F, partials, (15 * 2 + into) * L) : zero;
+        for (int c = from; c < to; c += 2 * L) { // a constant stride: C2 then drops the loads' range checks
             FloatVector w0 = FloatVector.fromArray(F, r0, c);
             FloatVector w1 = FloatVector.fromArray(F, r1, c);
             FloatVector w2 = FloatVector.fromArray(F, r2, c);
@@ -205,27 +205,27 @@ final class BatchKernels {
             a23 = w2.fma(v3, a23);
             a33 = w3.fma(v3, a33);
         }
-        a00.intoArray(partials, (0 * 4 + into) * L);
-        a01.intoArray(partials, (1 * 4 + into) * L);
-        a02.intoArray(partials, (2 * 4 + into) * L);
-        a03.intoArray(partials, (3 * 4 + into) * L);
-        a10.intoArray(partials, (4 * 4 + into) * L);
-        a11.intoArray(partials, (5 * 4 + into) * L);
-        a12.intoArray(partials, (6 * 4 + into) * L);
-        a13.intoArray(partials, (7 * 4 + into) * L);
-        a20.intoArray(partials, (8 * 4 + into) * L);
-        a21.intoArray(partials, (9 * 4 + into) * L);
-        a22.intoArray(partials, (10 * 4 + into) * L);
-        a23.intoArray(partials, (11 * 4 + into) * L);
-        a30.intoArray(partials, (12 * 4 + into) * L);
-        a31.intoArray(partials, (13 * 4 + into) * L);
-        a32.intoArray(partials, (14 * 4 + into) * L);
-        a33.intoArray(partials, (15 * 4 + into) * L);
+        a00.intoArray(partials, (0 * 2 + into) * L);
+        a01.intoArray(partials, (1 * 2 + into) * L);
+        a02.intoArray(partials, (2 * 2 + into) * L);
+        a03.intoArray(partials, (3 * 2 + into) * L);
+        a10.intoArray(partials, (4 * 2 + into) * L);
+        a11.intoArray(partials, (5 * 2 + into) * L);
+        a12.intoArray(partials, (6 * 2 + into) * L);
+        a13.intoArray(partials, (7 * 2 + into) * L);
+        a20.intoArray(partials, (8 * 2 + into) * L);
+        a21.intoArray(partials, (9 * 2 + into) * L);
+        a22.intoArray(partials, (10 * 2 + into) * L);
+        a23.intoArray(partials, (11 * 2 + into) * L);
+        a30.intoArray(partials, (12 * 2 + into) * L);
+        a31.intoArray(partials, (13 * 2 + into) * L);
+        a32.intoArray(partials, (14 * 2 + into) * L);
+        a33.intoArray(partials, (15 * 2 + into) * L);
     }
 
     /**
      * dot's ending for the 16 products, their lanes summed L products at a time: each product's accumulators added as
-     * dot adds them ({@code (a0 + a1) + (a2 + a3)}), then {@link VectorKernels#sum}'s tree for all of them together.
+     * dot adds them ({@code a0 + a1}), then {@link VectorKernels#sum}'s tree for all of them together.
      * The tree adds lanes {@code i} and {@code i + h} for h = L/2, .., 1; here a level adds each vector to itself with
      * its lanes swapped by h, and two vectors so added become one (lanes with bit h from the second), halving their
      * number until one holds L sums. Product {@code p} of a group ends in lane {@link #LANE_OF}{@code [p]}: its index
@@ -235,12 +235,8 @@ final class BatchKernels {
      */
     private static void sums(float[] partials, float[] tree) {
         for (int p = 0; p < 16; p++) {
-            int at = p * 4 * L;
-            FloatVector a0 = FloatVector.fromArray(F, partials, at);
-            FloatVector a1 = FloatVector.fromArray(F, partials, at + L);
-            FloatVector a2 = FloatVector.fromArray(F, partials, at + 2 * L);
-            FloatVector a3 = FloatVector.fromArray(F, partials, at + 3 * L);
-            a0.add(a1).add(a2.add(a3)).intoArray(tree, p * L);
+            int at = p * 2 * L;
+            FloatVector.fromArray(F, partials, at).add(FloatVector.fromArray(F, partials, at + L)).intoArray(tree, p * L);
         }
         for (int group = 0; group < 16 / L; group++) {
             int base = group * L * L;
@@ -313,35 +309,26 @@ final class BatchKernels {
                             float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
         FloatVector b0 = a0;
         FloatVector b1 = a0;
-        FloatVector b2 = a0;
-        FloatVector b3 = a0;
         int c = 0;
-        for (; c + 4 * L <= n; c += 4 * L) {
+        for (; c + 2 * L <= n; c += 2 * L) {
             FloatVector v = FloatVector.fromArray(F, a, c);
             a0 = v.fma(FloatVector.fromArray(F, x0, c), a0);
             b0 = v.fma(FloatVector.fromArray(F, x1, c), b0);
             v = FloatVector.fromArray(F, a, c + L);
             a1 = v.fma(FloatVector.fromArray(F, x0, c + L), a1);
             b1 = v.fma(FloatVector.fromArray(F, x1, c + L), b1);
-            v = FloatVector.fromArray(F, a, c + 2 * L);
-            a2 = v.fma(FloatVector.fromArray(F, x0, c + 2 * L), a2);
-            b2 = v.fma(FloatVector.fromArray(F, x1, c + 2 * L), b2);
-            v = FloatVector.fromArray(F, a, c + 3 * L);
-            a3 = v.fma(FloatVector.fromArray(F, x0, c + 3 * L), a3);
-            b3 = v.fma(FloatVector.fromArray(F, x1, c + 3 * L), b3);
         }
-        for (; c + L <= n; c += L) {
+        if (c + L <= n) {
             FloatVector v = FloatVector.fromArray(F, a, c);
             a0 = v.fma(FloatVector.fromArray(F, x0, c), a0);
             b0 = v.fma(FloatVector.fromArray(F, x1, c), b0);
+            c += L;
         }
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        a0.add(a1).intoArray(lanes, 0);
         float s0 = VectorKernels.sum(lanes);
-        b0.add(b1).add(b2.add(b3)).intoArray(lanes, 0);
+        b0.add(b1).intoArray(lanes, 0);
         float s1 = VectorKernels.sum(lanes);
         for (; c < n; c++) {
             s0 += a[c] * x0[c];

@@ -132,23 +132,26 @@ final class VectorKernels {
         }
     }
 
-    /** {@code a[0..n) . b[0..n)} with four accumulators. */
+    /**
+     * {@code a[0..n) . b[0..n)} in the float rows' order: two accumulators taking alternate vectors (accumulator 0
+     * the vectors at 0, 2L, 4L, .., and the last one when their number is odd; accumulator 1 those at L, 3L, ..),
+     * added, their lanes summed by {@link #sum}, then a scalar tail. Two chains of fused multiply-adds keep a
+     * one-row product at memory speed, and leave a batched product ({@link BatchKernels}) few enough accumulators
+     * to keep a tile of rows and inputs in registers.
+     */
     static float dot(float[] a, float[] b, int n, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
         int c = 0;
-        for (; c + 4 * L <= n; c += 4 * L) {
+        for (; c + 2 * L <= n; c += 2 * L) {
             a0 = FloatVector.fromArray(F, a, c).fma(FloatVector.fromArray(F, b, c), a0);
             a1 = FloatVector.fromArray(F, a, c + L).fma(FloatVector.fromArray(F, b, c + L), a1);
-            a2 = FloatVector.fromArray(F, a, c + 2 * L).fma(FloatVector.fromArray(F, b, c + 2 * L), a2);
-            a3 = FloatVector.fromArray(F, a, c + 3 * L).fma(FloatVector.fromArray(F, b, c + 3 * L), a3);
         }
-        for (; c + L <= n; c += L) {
+        if (c + L <= n) {
             a0 = FloatVector.fromArray(F, a, c).fma(FloatVector.fromArray(F, b, c), a0);
+            c += L;
         }
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        a0.add(a1).intoArray(lanes, 0);
         float sum = sum(lanes);
         for (; c < n; c++) {
             sum += a[c] * b[c];
@@ -156,24 +159,21 @@ final class VectorKernels {
         return sum;
     }
 
-    // ---- float rows: four accumulators, then one vector at a time, then a scalar tail ----
+    // ---- float rows: the sums of dot (two accumulators, the odd vector, the lanes, a scalar tail) ----
 
     static float dotF32(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
         int c = 0;
-        for (; c + 4 * L <= cols; c += 4 * L) {
+        for (; c + 2 * L <= cols; c += 2 * L) {
             a0 = f32(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
             a1 = f32(w, row, c + L).fma(FloatVector.fromArray(F, x, c + L), a1);
-            a2 = f32(w, row, c + 2 * L).fma(FloatVector.fromArray(F, x, c + 2 * L), a2);
-            a3 = f32(w, row, c + 3 * L).fma(FloatVector.fromArray(F, x, c + 3 * L), a3);
         }
-        for (; c + L <= cols; c += L) {
+        if (c + L <= cols) {
             a0 = f32(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
+            c += L;
         }
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        a0.add(a1).intoArray(lanes, 0);
         float sum = sum(lanes);
         for (; c < cols; c++) {
             sum += w.get(F32, row + 4L * c) * x[c];
@@ -192,34 +192,25 @@ final class VectorKernels {
     static float dotF16(MemorySegment w, long offset, float[] x, int cols, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
         int c = 0;
-        for (; c + 4 * L <= cols; c += 4 * L) {
+        for (; c + 2 * L <= cols; c += 2 * L) {
             IntVector h0 = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * c, LE)
                     .reinterpretAsShorts().castShape(I, 0);
             IntVector h1 = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * (c + L), LE)
-                    .reinterpretAsShorts().castShape(I, 0);
-            IntVector h2 = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * (c + 2 * L), LE)
-                    .reinterpretAsShorts().castShape(I, 0);
-            IntVector h3 = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * (c + 3 * L), LE)
                     .reinterpretAsShorts().castShape(I, 0);
             a0 = h0.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT)
                     .fma(FloatVector.fromArray(F, x, c), a0);
             a1 = h1.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT)
                     .fma(FloatVector.fromArray(F, x, c + L), a1);
-            a2 = h2.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT)
-                    .fma(FloatVector.fromArray(F, x, c + 2 * L), a2);
-            a3 = h3.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT)
-                    .fma(FloatVector.fromArray(F, x, c + 3 * L), a3);
         }
-        for (; c + L <= cols; c += L) {
+        if (c + L <= cols) {
             IntVector h = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * c, LE)
                     .reinterpretAsShorts().castShape(I, 0);
             a0 = h.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT)
                     .fma(FloatVector.fromArray(F, x, c), a0);
+            c += L;
         }
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        a0.add(a1).intoArray(lanes, 0);
         float sum = sum(lanes);
         for (; c < cols; c++) {
             sum += f16(w, offset + 2L * c) * x[c];
@@ -295,19 +286,16 @@ final class VectorKernels {
     static float dotBF16(MemorySegment w, long row, float[] x, int cols, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
         int c = 0;
-        for (; c + 4 * L <= cols; c += 4 * L) {
+        for (; c + 2 * L <= cols; c += 2 * L) {
             a0 = bf16(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
             a1 = bf16(w, row, c + L).fma(FloatVector.fromArray(F, x, c + L), a1);
-            a2 = bf16(w, row, c + 2 * L).fma(FloatVector.fromArray(F, x, c + 2 * L), a2);
-            a3 = bf16(w, row, c + 3 * L).fma(FloatVector.fromArray(F, x, c + 3 * L), a3);
         }
-        for (; c + L <= cols; c += L) {
+        if (c + L <= cols) {
             a0 = bf16(w, row, c).fma(FloatVector.fromArray(F, x, c), a0);
+            c += L;
         }
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        a0.add(a1).intoArray(lanes, 0);
         float sum = sum(lanes);
         for (; c < cols; c++) {
             sum += Float.intBitsToFloat(w.get(I16, row + 2L * c) << 16) * x[c];

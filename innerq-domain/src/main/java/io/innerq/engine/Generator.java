@@ -23,7 +23,7 @@ public final class Generator implements GenerateUseCase {
     private final ForwardPort forward;
 
     /** Prompt tokens run between two checks of {@link TokenSink#cancelled()}. */
-    public static final int PROMPT_CHUNK = 8 * LlamaForward.PREFILL_BATCH;
+    public static final int PROMPT_CHUNK = 4 * LlamaForward.PREFILL_BATCH;
 
     /** A generator whose forward pass runs on {@code forward} (one port per model: it may hold the model's weights). */
     public Generator(LlamaModel model, ForwardPort forward) {

@@ -54,11 +54,19 @@ final class StepKernels {
         FLOAT, INTEGER, INTEGER_DOT;
 
         /**
-         * The float kernels, on every device: the integer ones stay a choice ({@code bench step --products}) until
-         * a whole step with them has been checked against the CPU and timed on a GPU.
+         * The kernels named by the system property {@code innerq.vulkan.products} ({@code float}, {@code int},
+         * {@code dot}), else the float kernels, on every device: the integer ones stay a choice until a whole step
+         * with them has been checked against the CPU and timed on a GPU.
          */
         static Products best(VulkanDevice.DeviceInfo info) {
-            return FLOAT;
+            String chosen = System.getProperty("innerq.vulkan.products", "auto");
+            Products p;
+            try {
+                p = parse(chosen);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("innerq.vulkan.products: " + e.getMessage());
+            }
+            return p == null ? FLOAT : p;
         }
 
         /** {@code float}, {@code int}, {@code dot} or {@code auto} (null: {@link #best}). */

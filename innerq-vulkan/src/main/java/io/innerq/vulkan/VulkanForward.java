@@ -26,7 +26,7 @@ import java.util.List;
 public final class VulkanForward implements ForwardPort, AutoCloseable {
 
     /** Tokens of a prompt recorded into one submission, their products sharing each pass over a weight. */
-    public static final int BATCH = LlamaForward.PREFILL_BATCH;
+    public static final int BATCH = 32;
     /** Layers recorded per part of a step's submission: the GPU runs a part while the host records the next. */
     static final int LAYERS_PER_PART = 4;
 

@@ -62,7 +62,8 @@ final class BenchCommand {
                     + "'bench attention', 'bench serve' or 'bench batch'");
         }
         var cli = CliArguments.parse("bench decode", args.subList(1, args.size()),
-                Set.of("model", "backends", "kv", "tokens", "runs", "prompt", "context-file", "context", "threads"),
+                Set.of("model", "backends", "kv", "tokens", "runs", "prompt", "context-file", "context", "threads",
+                        "warmup-seconds"),
                 Set.of("check-weights"));
         List<ModelSource> models = cli.get("model")
                 .map(m -> List.of(ModelResolver.fromEnvironment().resolve(Optional.of(m))))
@@ -78,6 +79,7 @@ final class BenchCommand {
         List<KvMode> modes = cli.kvModes("kv", "fp32");
         int tokens = cli.integer("tokens", 1, "tokens to decode").orElse(128);
         int runs = cli.integer("runs", 1, "timed runs").orElse(3);
+        int warmupSeconds = cli.integer("warmup-seconds", 0, 3600, "seconds of untimed runs").orElse(5);
         int threads = cli.integer("threads", 0, EngineSettings.MAX_THREADS, "0: one per core").orElse(0);
         Optional<String> contextText = cli.get("context-file")
                 .map(f -> {
@@ -104,10 +106,7 @@ final class BenchCommand {
                             // Stop strings none and EOS unlikely: every run does about the same work.
                             var request = GenerationRequest.of(prompt, tokens, SamplingParams.greedy())
                                     .withKvMode(mode);
-                            int warmups = kind == BackendKind.SCALAR ? 1 : 3;
-                            for (int i = 0; i < warmups; i++) {
-                                generator.generate(request, TokenSink.IGNORE);
-                            }
+                            warmUp(generator, request, kind == BackendKind.SCALAR ? 1 : 3, warmupSeconds);
                             var decode = new ArrayList<Double>();
                             var prefill = new ArrayList<Double>();
                             GenerationResult r = null;
@@ -189,6 +188,17 @@ final class BenchCommand {
             }
         }
         return List.of(new ModelSource.Embedded());
+    }
+
+    /**
+     * Untimed runs, at least {@code runs} of them and for at least {@code seconds}: the JIT compiles the kernels a few
+     * seconds into a process (after C1's profiling), and runs timed before that measure the compilers.
+     */
+    private static void warmUp(Generator generator, GenerationRequest request, int runs, int seconds) {
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        for (int i = 0; i < runs || System.nanoTime() < end; i++) {
+            generator.generate(request, TokenSink.IGNORE);
+        }
     }
 
     /** (max - min) / median of the runs, in percent: how far apart the fastest and the slowest run were. */

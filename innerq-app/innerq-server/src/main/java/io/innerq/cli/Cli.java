@@ -54,7 +54,9 @@ public final class Cli {
                 usage: innerq bench decode|step|attention|serve|batch [options]   (innerq bench <name> --help)
                   bench decode [--model FILE] [--backends scalar,cpu] [--kv MODE,...] [--tokens N] [--runs N]
                                [--prompt TEXT | --context-file FILE --context N] [--threads N] [--check-weights]
-                                        decode speed of each model, backend and KV mode
+                               [--warmup-seconds N]
+                                        prefill and decode speed of each model, backend and KV mode
+                                        (median and spread of the timed runs, after N s of untimed ones)
                   bench step --model FILE[,FILE] [--contexts 1k,8k,32k] [--kv MODE,...] [--tokens N] [--runs N] [--json]
                              [--products auto|float|int|dot,...] [--no-profile]
                                         the whole token step on the Vulkan GPU at long contexts: against its
