@@ -3,6 +3,7 @@ package io.innerq.serving;
 import io.innerq.cache.KvMode;
 import io.innerq.engine.FinishReason;
 import io.innerq.engine.GenerationRequest;
+import io.innerq.model.LlamaForward;
 import io.innerq.sampling.SamplingParams;
 import io.innerq.testing.TestModels;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -155,7 +156,8 @@ class BatchSchedulerTests {
     @Test
     void generationsJoiningAndLeavingABatchGiveTheirTextAloneInEveryMode() throws Exception {
         open(TestModels.stories260K(), 4, Duration.ofMinutes(1));
-        assertThat(engine.describe()).contains("a batch of up to 4 generations on 2 threads (steps of up to 36 tokens)");
+        assertThat(engine.describe()).contains("a batch of up to 4 generations on 2 threads (steps of up to %d tokens)"
+                .formatted(4 + LlamaForward.PREFILL_BATCH));
         for (KvMode mode : KvMode.all()) {
             meters.clear();
             engine.close();
@@ -235,18 +237,19 @@ class BatchSchedulerTests {
                 }));
         assertThat(decoding.await(30, TimeUnit.SECONDS)).isTrue();
         var prepared = engine.prepare(greedy(longPrompt, 5, KvMode.FP32));
-        assertThat(prepared.promptTokens()).isGreaterThan(20 * engine.settings().concurrency() + 20 * 32);
+        int step = engine.settings().concurrency() + LlamaForward.PREFILL_BATCH;
+        assertThat(prepared.promptTokens()).as("a prompt of at least 8 steps").isGreaterThan(8 * step);
         GenerationOutcome longOne = engine.generate(prepared, (text, tokens) -> {
             textsBeforeLongOne.compareAndSet(-1, shortTexts.get());
             return true;
         });
         assertThat(longOne.result().completionTokens()).isEqualTo(5);
-        // Steps hold 34 tokens: the short one's next token and 33 of the prompt's; the short one's consumer may answer
+        // Steps are full: the short one's next token and the rest of the prompt's; the short one's consumer may answer
         // too late for some steps (each waits for it only a quarter of a step), so not every piece has its token.
         assertThat(textsBeforeLongOne.get() - 1).as("the short generation's texts while %d prompt tokens ran in "
                 + "pieces", prepared.promptTokens()).isGreaterThanOrEqualTo(2);
         shortOne.get(60, TimeUnit.SECONDS);
-        assertThat(meters.find("innerq.batch.tokens").summary().max()).isEqualTo(34);
+        assertThat(meters.find("innerq.batch.tokens").summary().max()).isEqualTo(step);
         assertIdle();
     }
 
