@@ -13,7 +13,7 @@ source scripts/java-env.sh
 source scripts/pack-classes.sh
 rm -rf .gpu && mkdir -p .gpu/lib
 # package, not install: the reactor resolves the modules (every module copies its dependencies to its target/dependency)
-./mvnw -B -q -o -pl innerq-vulkan -am package -DskipTests dependency:copy-dependencies -DincludeScope=test
+./mvnw -B -q -pl innerq-vulkan -am package -DskipTests dependency:copy-dependencies -DincludeScope=test
 cp innerq-vulkan/target/dependency/*.jar .gpu/lib/
 rm -f .gpu/lib/lwjgl-shaderc*.jar .gpu/lib/junit-*.jar .gpu/lib/opentest4j-*.jar .gpu/lib/apiguardian-*.jar
 "$JAVA_HOME/bin/jar" cf .gpu/lib/innerq-vulkan-classes.jar -C innerq-vulkan/target/classes .
