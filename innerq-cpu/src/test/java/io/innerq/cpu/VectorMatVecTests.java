@@ -57,7 +57,7 @@ class VectorMatVecTests {
         List<Arguments> shapes = new ArrayList<>();
         for (GgmlType type : GgmlType.values()) {
             int[] cols = switch (type) {
-                case F32, F16, BF16 -> new int[] {1, L - 1, 4 * L + 3, 1003, 2048};
+                case F32, F16, BF16 -> new int[] {1, L - 1, 4 * L + 3, 1003, 1077, 2048};
                 case Q8_0, Q4_0 -> new int[] {32, 96, 1024, 2080};
                 case Q4_K, Q6_K -> new int[] {256, 768, 2048};
             };
