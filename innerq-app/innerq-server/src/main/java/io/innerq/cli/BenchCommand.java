@@ -119,11 +119,13 @@ final class BenchCommand {
                             if (first == 0) {
                                 first = tps;
                             }
-                            out.printf(Locale.ROOT,
-                                    "| %s | %s | %s | %d | %.0f | %.0f%% | %.1f (%d tokens) | %.0f%% | %.2fx |%n",
+                            // One new token comes from the prefill: no decode step to time.
+                            String decoded = tps > 0 ? String.format(Locale.ROOT, "%.1f (%d tokens) | %.0f%% | %.2fx",
+                                    tps, r.completionTokens(), spread(decode), tps / first)
+                                    : "— (%d token) | — | —".formatted(r.completionTokens());
+                            out.printf(Locale.ROOT, "| %s | %s | %s | %d | %.0f | %.0f%% | %s |%n",
                                     source.fileName(), generator.forward().name(), mode.name(), r.promptTokens(),
-                                    median(prefill), spread(prefill), tps, r.completionTokens(), spread(decode),
-                                    tps / first);
+                                    median(prefill), spread(prefill), decoded);
                             out.flush();
                         }
                     }

@@ -49,6 +49,15 @@ class CliTests {
     }
 
     @Test
+    void benchDecodeOfOneTokenTimesThePrefillAlone() {
+        Run r = run("bench", "decode", "--model", stories, "--backends", "cpu", "--kv", "fp32,q8_0", "--tokens", "1",
+                "--runs", "2", "--warmup-seconds", "0", "--threads", "1");
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out()).containsPattern("\\| fp32 \\| 5 \\| \\d+ \\| \\d+% \\| — \\(1 token\\) \\| — \\| — \\|")
+                .contains("| q8_0 | 5 |").doesNotContain("NaN", "Infinity");
+    }
+
+    @Test
     void benchServeStopsByItselfAndPrintsATable() {
         Run r = run("bench", "serve", "--model", stories, "--clients", "2", "--seconds", "1", "--max-requests", "3",
                 "--max-tokens", "8", "--kv-budget", "16MB");
