@@ -3,6 +3,7 @@ package io.innerq.cpu;
 import static io.innerq.cpu.VectorKernels.F;
 import static io.innerq.cpu.VectorKernels.L;
 
+import io.innerq.tensor.GgmlType;
 import io.innerq.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -53,6 +54,10 @@ final class BatchKernels {
                                   VectorKernels.Scratch scratch) {
         int cols = w.cols();
         float[] lanes = scratch.lanes();
+        if (n <= FEW_INPUTS && w.type() == GgmlType.F16 && Halves.allFinite(w)) {
+            f16FewInputs(w, xs, outs, n, from, to, lanes);
+            return;
+        }
         int r = from;
         if (n >= 4) {
             Block block = block(cols);
@@ -80,6 +85,27 @@ final class BatchKernels {
             }
             for (; i < n; i++) {
                 outs[i][r] = VectorKernels.dot(row, xs[i], cols, lanes);
+            }
+        }
+    }
+
+    /**
+     * Up to this many inputs, F16 rows are multiplied where they are read ({@link VectorKernels#dotF16x4}, the last
+     * group padded) instead of converted to floats first: on one thread over an 8192 x 2048 matrix, two and three
+     * inputs took 0.76x and 0.68x the time of the decoded rows' path; four took the same, eight 1.17x.
+     */
+    static final int FEW_INPUTS = 3;
+
+    /** F16 rows (finite) with {@code n <= FEW_INPUTS} inputs: four at a time, the last group padded with its last. */
+    private static void f16FewInputs(Tensor w, float[][] xs, float[][] outs, int n, int from, int to,
+                                     float[] lanes) {
+        int cols = w.cols();
+        int last = n - 1;
+        for (int r = from; r < to; r++) {
+            long at = r * w.rowBytes();
+            for (int i = 0; i < n; i += 4) {
+                VectorKernels.dotF16x4(w.data(), at, xs[i], xs[Math.min(i + 1, last)], xs[Math.min(i + 2, last)],
+                        xs[Math.min(i + 3, last)], cols, lanes, outs, i, r, Math.min(4, n - i));
             }
         }
     }

@@ -218,6 +218,70 @@ final class VectorKernels {
         return sum;
     }
 
+    /**
+     * {@link #dotF16} of one row with four inputs, each weight vector converted once for all four, bit for bit
+     * dotF16's sums: {@code outs[i + m][r] = w . x_m} for {@code m < count} (the inputs past count are padding). The
+     * row is read once, so a few inputs (a decode step of a few sequences) cost little more than one. The conversions
+     * are written out: C2 may compile a helper that returns a vector on its own, and box what it returns.
+     */
+    static void dotF16x4(MemorySegment w, long offset, float[] x0, float[] x1, float[] x2, float[] x3, int cols,
+                         float[] lanes, float[][] outs, int i, int r, int count) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector b0 = a0, c0 = a0, d0 = a0, a1 = a0, b1 = a0, c1 = a0, d1 = a0;
+        int c = 0;
+        for (; c + 2 * L <= cols; c += 2 * L) {
+            IntVector h0 = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * c, LE)
+                    .reinterpretAsShorts().castShape(I, 0);
+            FloatVector v = h0.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT);
+            a0 = v.fma(FloatVector.fromArray(F, x0, c), a0);
+            b0 = v.fma(FloatVector.fromArray(F, x1, c), b0);
+            c0 = v.fma(FloatVector.fromArray(F, x2, c), c0);
+            d0 = v.fma(FloatVector.fromArray(F, x3, c), d0);
+            IntVector h1 = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * (c + L), LE)
+                    .reinterpretAsShorts().castShape(I, 0);
+            v = h1.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT);
+            a1 = v.fma(FloatVector.fromArray(F, x0, c + L), a1);
+            b1 = v.fma(FloatVector.fromArray(F, x1, c + L), b1);
+            c1 = v.fma(FloatVector.fromArray(F, x2, c + L), c1);
+            d1 = v.fma(FloatVector.fromArray(F, x3, c + L), d1);
+        }
+        if (c + L <= cols) {
+            IntVector h = (IntVector) ByteVector.fromMemorySegment(S_BYTES, w, offset + 2L * c, LE)
+                    .reinterpretAsShorts().castShape(I, 0);
+            FloatVector v = h.lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_TO_FLOAT);
+            a0 = v.fma(FloatVector.fromArray(F, x0, c), a0);
+            b0 = v.fma(FloatVector.fromArray(F, x1, c), b0);
+            c0 = v.fma(FloatVector.fromArray(F, x2, c), c0);
+            d0 = v.fma(FloatVector.fromArray(F, x3, c), d0);
+            c += L;
+        }
+        a0.add(a1).intoArray(lanes, 0);
+        float s0 = sum(lanes);
+        b0.add(b1).intoArray(lanes, 0);
+        float s1 = sum(lanes);
+        c0.add(c1).intoArray(lanes, 0);
+        float s2 = sum(lanes);
+        d0.add(d1).intoArray(lanes, 0);
+        float s3 = sum(lanes);
+        for (; c < cols; c++) {
+            float h = f16(w, offset + 2L * c);
+            s0 += h * x0[c];
+            s1 += h * x1[c];
+            s2 += h * x2[c];
+            s3 += h * x3[c];
+        }
+        outs[i][r] = s0;
+        if (count > 1) {
+            outs[i + 1][r] = s1;
+        }
+        if (count > 2) {
+            outs[i + 2][r] = s2;
+        }
+        if (count > 3) {
+            outs[i + 3][r] = s3;
+        }
+    }
+
     /** 2^(127 - 15): turns a half's bits, placed in a float's, into the half's value. */
     private static final float HALF_TO_FLOAT = 0x1p112f;
     /** A float's sign and the 15 bits of a half's exponent and mantissa, once shifted left by 13. */

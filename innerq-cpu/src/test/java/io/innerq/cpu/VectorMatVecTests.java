@@ -142,7 +142,7 @@ class VectorMatVecTests {
     @MethodSource("shapes")
     void batchedProductsEqualOneAtATime(GgmlType type, int rows, int cols) {
         Tensor w = BlockEncoder.random(type, rows, cols, 31L * rows + cols);
-        for (int n : new int[] {7, 9}) {
+        for (int n : new int[] {2, 3, 7, 9}) { // the few-inputs path, and tiles with their remainders
             float[][] xs = new float[n][];
             float[][] expected = new float[n][rows];
             for (int i = 0; i < n; i++) {
