@@ -16,21 +16,12 @@ layout(push_constant) uniform Push {
 
 shared float red[256];
 
-void main() {
-    uint t = gl_WorkGroupID.x;
-    uint lid = gl_LocalInvocationID.x;
-    uint in0 = pc.inBase + t * pc.inStride;
-    uint out0 = pc.outBase + t * pc.outStride;
-    float ss = 0.0;
-    uint y0 = pc.yBase + t * pc.inStride;
-    for (uint i = lid; i < pc.dim; i += 256u) {
-        float v = act[in0 + i];
-        if (RESIDUAL == 1u) {
-            v += act[y0 + i];
-            act[in0 + i] = v;           // read again below by this thread only
-        }
-        ss += v * v;
-    }
+// Elements a thread holds in registers: rows up to PER * 256 (4096) are read once, all loads issued before any
+// store, so that a decode step's single workgroup waits for memory once, not once per element (stores into act
+// would otherwise order every later load of act behind them). Longer rows take the loops of the general path.
+const uint PER = 16u;
+
+float sumOfSquares(float ss) {
     ss = subgroupAdd(ss);
     if (subgroupElect()) {
         red[gl_SubgroupID] = ss;
@@ -40,7 +31,57 @@ void main() {
     for (uint k = 0u; k < gl_NumSubgroups; k++) {
         total += red[k];
     }
-    float scale = 1.0 / sqrt(total / float(pc.dim) + pc.eps);
+    return total;
+}
+
+void main() {
+    uint t = gl_WorkGroupID.x;
+    uint lid = gl_LocalInvocationID.x;
+    uint in0 = pc.inBase + t * pc.inStride;
+    uint out0 = pc.outBase + t * pc.outStride;
+    uint y0 = pc.yBase + t * pc.inStride;
+    float ss = 0.0;
+    if (pc.dim <= PER * 256u) {
+        float v[PER];
+        for (uint k = 0u; k < PER; k++) {
+            uint i = lid + k * 256u;
+            v[k] = i < pc.dim ? act[in0 + i] : 0.0;
+        }
+        if (RESIDUAL == 1u) {
+            float y[PER];
+            for (uint k = 0u; k < PER; k++) {
+                uint i = lid + k * 256u;
+                y[k] = i < pc.dim ? act[y0 + i] : 0.0;
+            }
+            for (uint k = 0u; k < PER; k++) {
+                uint i = lid + k * 256u;
+                v[k] += y[k];
+                if (i < pc.dim) {
+                    act[in0 + i] = v[k];
+                }
+            }
+        }
+        for (uint k = 0u; k < PER; k++) {
+            ss += v[k] * v[k]; // the order of the general path's loop
+        }
+        float scale = 1.0 / sqrt(sumOfSquares(ss) / float(pc.dim) + pc.eps);
+        for (uint k = 0u; k < PER; k++) {
+            uint i = lid + k * 256u;
+            if (i < pc.dim) {
+                act[out0 + i] = v[k] * scale * norms[pc.weightBase + i];
+            }
+        }
+        return;
+    }
+    for (uint i = lid; i < pc.dim; i += 256u) {
+        float v = act[in0 + i];
+        if (RESIDUAL == 1u) {
+            v += act[y0 + i];
+            act[in0 + i] = v;           // read again below by this thread only
+        }
+        ss += v * v;
+    }
+    float scale = 1.0 / sqrt(sumOfSquares(ss) / float(pc.dim) + pc.eps);
     for (uint i = lid; i < pc.dim; i += 256u) {
         act[out0 + i] = act[in0 + i] * scale * norms[pc.weightBase + i];
     }

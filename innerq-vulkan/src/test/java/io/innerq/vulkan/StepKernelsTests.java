@@ -155,12 +155,15 @@ class StepKernelsTests {
     }
 
     @Test
-    void theFloatProductsAreTheFallback() {
+    void theFloatProductsAreTheFallbackAndTheDotProductTheDefaultOnAGpuWithIt() {
         var kernels = new StepKernels(this.kernels, null, StepKernels.Products.FLOAT);
         try (DeviceMatrix m = DeviceMatrix.upload(device, BlockEncoder.random(GgmlType.Q4_0, 4, 256, 5))) {
             assertThat(kernels.integerProduct(m, 1)).isFalse();
         }
-        assertThat(new StepKernels(this.kernels).decodeProducts()).isEqualTo(StepKernels.Products.FLOAT);
+        boolean dot = device.info().integerDotProduct() && !device.info().isCpu()
+                && System.getProperty("innerq.vulkan.products") == null;
+        assertThat(new StepKernels(this.kernels).decodeProducts()).as("the default products on " + device.info())
+                .isEqualTo(dot ? StepKernels.Products.INTEGER_DOT : StepKernels.Products.FLOAT);
         if (!device.info().integerDotProduct()) {
             assertThatThrownBy(() -> new StepKernels(this.kernels, null, StepKernels.Products.INTEGER_DOT))
                     .isInstanceOf(VulkanException.class).hasMessageContaining("integer dot product");
