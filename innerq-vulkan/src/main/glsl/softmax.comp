@@ -7,6 +7,8 @@ layout(push_constant) uniform Push { uint n; uint rowStride; } pc;
 
 shared float partial[256];
 
+const uint PER = 8u;
+
 void main() {
     uint row = gl_WorkGroupID.x * pc.rowStride;
     uint lid = gl_LocalInvocationID.x;
@@ -26,9 +28,7 @@ void main() {
     barrier();
     float sum = 0.0;
     for (uint t = lid; t < pc.n; t += 256u) {
-        float e = exp(p[row + t] - m);
-        p[row + t] = e;
-        sum += e;
+        sum += exp(p[row + t] - m);
     }
     partial[lid] = sum;
     barrier();
@@ -39,7 +39,19 @@ void main() {
         barrier();
     }
     float inv = 1.0 / partial[0];
-    for (uint t = lid; t < pc.n; t += 256u) {
-        p[row + t] *= inv;
+    // PER scores per thread loaded before any is stored: a store into p orders every later load of p after it, so
+    // one load and store at a time would wait for memory once per score.
+    for (uint t0 = lid; t0 < pc.n; t0 += 256u * PER) {
+        float e[PER];
+        for (uint k = 0u; k < PER; k++) {
+            uint t = t0 + k * 256u;
+            e[k] = t < pc.n ? p[row + t] : 0.0;
+        }
+        for (uint k = 0u; k < PER; k++) {
+            uint t = t0 + k * 256u;
+            if (t < pc.n) {
+                p[row + t] = exp(e[k] - m) * inv;
+            }
+        }
     }
 }
