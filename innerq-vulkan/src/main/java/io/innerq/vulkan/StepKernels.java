@@ -99,7 +99,7 @@ final class StepKernels {
     private static final int MAX_GROUPS = 65535;   // the least maxComputeWorkGroupCount Vulkan allows
     private static final int SHORT_MATRIX = 2048;   // rows up to which a decode product takes more threads per row
     private static final int ROPE_THREADS = 64;     // rope.comp's local size
-    private static final int ELEMENT_THREADS = 256; // swiglu.comp's and add.comp's
+    private static final int ELEMENT_THREADS = 256; // swiglu.comp's
     private static final int STRIDED_GROUPS = 2048; // matvec_q's workgroups at most (each quantizes x once)
 
     private final KernelLibrary kernels;
@@ -110,7 +110,6 @@ final class StepKernels {
     private final ComputeKernel addRmsNorm;
     private final ComputeKernel rope;
     private final ComputeKernel swiglu;
-    private final ComputeKernel add;
     /** Product kernels made so far, by type, short matrix or not, pass size (1, 2, 4, 8 tokens), x read as vec4 or not. */
     private final Product[] products = new Product[GgmlType.values().length * 2 * 4 * 2];
     /** matvec_q kernels made so far (searched in order: a step has a few shapes). */
@@ -149,7 +148,6 @@ final class StepKernels {
         this.addRmsNorm = kernels.get("rms_norm", 2, 8, 1);
         this.rope = kernels.get("rope", 1, 7);
         this.swiglu = kernels.get("swiglu", 1, 4);
-        this.add = kernels.get("add", 1, 4);
     }
 
     private static void requireSubgroupArithmetic(VulkanDevice device) {
@@ -340,7 +338,7 @@ final class StepKernels {
         b.dispatch(kernel, set, p, tokens, 1, 1);
     }
 
-    /** A set for RoPE, SwiGLU and the residual add: binding 0 {@code act} (fp32). */
+    /** A set for RoPE and SwiGLU: binding 0 {@code act} (fp32). */
     long actSet(DescriptorPool pool, VulkanBuffer act) {
         return pool.set(rope, act);
     }
@@ -373,11 +371,6 @@ final class StepKernels {
     /** gate = silu(gate) * up, {@code n} elements per token at act[gateBase + t*stride] and act[upBase + t*stride]. */
     void swiglu(CommandBatch b, long set, int tokens, int n, int gateBase, int upBase, int stride) {
         elementwise(b, swiglu, set, tokens, n, gateBase, upBase, stride);
-    }
-
-    /** acc += y, {@code n} elements per token at act[accBase + t*stride] and act[yBase + t*stride]. */
-    void add(CommandBatch b, long set, int tokens, int n, int accBase, int yBase, int stride) {
-        elementwise(b, add, set, tokens, n, accBase, yBase, stride);
     }
 
     private void elementwise(CommandBatch b, ComputeKernel k, long set, int tokens, int n, int aBase, int bBase, int stride) {

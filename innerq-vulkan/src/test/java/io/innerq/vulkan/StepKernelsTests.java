@@ -431,7 +431,7 @@ class StepKernelsTests {
     }
 
     @Test
-    void swigluAndAddMatchJava() {
+    void swigluMatchesJava() {
         int tokens = 4;
         int n = 300;
         int stride = 2 * n + 3;
@@ -451,8 +451,6 @@ class StepKernelsTests {
                 long set = step.actSet(pool, buffer);
                 batch.begin();
                 step.swiglu(batch, set, tokens, n, gateBase, upBase, stride);
-                batch.barrier();
-                step.add(batch, set, tokens, n, upBase, gateBase, stride);   // up += silu(gate) * up
                 batch.submitAndWait();
             }
         });
@@ -464,7 +462,7 @@ class StepKernelsTests {
                 float swiglu = gate / (1f + (float) Math.exp(-gate)) * before[u];
                 assertThat(result[g]).as("swiglu token %d element %d", t, i)
                         .isCloseTo(swiglu, within(1e-5f * Math.abs(swiglu) + 1e-7f));
-                assertThat(result[u]).as("add token %d element %d", t, i).isEqualTo(before[u] + result[g]);
+                assertThat(result[u]).as("up token %d element %d, untouched", t, i).isEqualTo(before[u]);
                 act[g] = result[g];
                 act[u] = result[u];
             }
